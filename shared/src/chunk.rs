@@ -1,0 +1,322 @@
+//! The block reader: cuts a byte stream into big blocks of whole lines.
+//!
+//! Threads are handed blocks of MiBs, never single lines, so the cost of passing work between
+//! threads is paid once per block. A block ends at its last newline; the partial line after it
+//! is carried into the next block. A line longer than a block grows that one block until the
+//! line is whole, so no line is ever split. The last block of a stream may lack a final newline.
+//!
+//! Each block knows the number of its first line (for `file:line` in reject messages) and the
+//! header in force where it starts (see [`HeaderRule`]), so a worker can interpret it alone.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+/// Default block size: big enough to amortise hand-offs, small enough to bound memory.
+pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
+
+/// A line that gives meaning to the lines after it (a TSV header, a CloudFront `#Fields:` line).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Header {
+    /// 1-based line number of the header line in its source.
+    pub line: u64,
+    /// The line without its line end.
+    pub text: Vec<u8>,
+}
+
+/// Which lines of a source are headers that later blocks must know about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderRule {
+    /// No headers: every block stands alone.
+    None,
+    /// The first line that is neither blank nor a `#` comment (a TSV header, or the first
+    /// NDJSON record, from which the format is detected).
+    FirstDataLine,
+    /// The latest line starting with this prefix (CloudFront's `#Fields:`).
+    LastWithPrefix(&'static [u8]),
+}
+
+/// One block of whole lines from one source.
+#[derive(Debug)]
+pub struct Block {
+    pub data: Vec<u8>,
+    /// 1-based number of the first line in `data`.
+    pub first_line: u64,
+    /// Number of lines in `data` (a final line without newline counts).
+    pub lines: u64,
+    /// The header in force at the start of the block, if the rule found one before it.
+    pub header: Option<Arc<Header>>,
+}
+
+/// Reads a stream into [`Block`]s.
+pub struct Chunker<R> {
+    reader: R,
+    block_size: usize,
+    carry: Vec<u8>,
+    eof: bool,
+    next_line: u64,
+    rule: HeaderRule,
+    header: Option<Arc<Header>>,
+    /// `FirstDataLine` stops looking once found.
+    header_done: bool,
+}
+
+impl<R: Read> Chunker<R> {
+    pub fn new(reader: R, block_size: usize, rule: HeaderRule) -> Self {
+        Chunker {
+            reader,
+            block_size: block_size.max(1),
+            carry: Vec::new(),
+            eof: false,
+            next_line: 1,
+            rule,
+            header: None,
+            header_done: rule == HeaderRule::None,
+        }
+    }
+
+    /// Returns the next block, or `None` at the end of the stream.
+    pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if self.eof && self.carry.is_empty() {
+            return Ok(None);
+        }
+        let mut buf = Vec::with_capacity(self.block_size.max(self.carry.len() * 2));
+        buf.append(&mut self.carry);
+        // Everything before `scanned` is known to hold no newline.
+        let mut scanned = 0;
+        let mut target = self.block_size;
+        let cut = loop {
+            if !self.eof && buf.len() < target {
+                self.fill(&mut buf, target)?;
+            }
+            if self.eof {
+                break buf.len();
+            }
+            match memchr::memrchr(b'\n', &buf[scanned..]) {
+                Some(i) => break scanned + i + 1,
+                None => {
+                    // One line is longer than a block: grow this block until it ends.
+                    scanned = buf.len();
+                    target = buf.len() * 2;
+                }
+            }
+        };
+        if cut < buf.len() {
+            self.carry = buf[cut..].to_vec();
+            buf.truncate(cut);
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let newlines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+        let lines = newlines + u64::from(*buf.last().unwrap() != b'\n');
+        let first_line = self.next_line;
+        self.next_line += lines;
+        let at_start = self.header.clone();
+        self.scan_headers(&buf, first_line);
+        // A first-data-line header also belongs to the block that holds it (its lines need
+        // it); a prefixed header is the one in force where the block starts.
+        let header = match self.rule {
+            HeaderRule::FirstDataLine => self.header.clone(),
+            _ => at_start,
+        };
+        Ok(Some(Block {
+            data: buf,
+            first_line,
+            lines,
+            header,
+        }))
+    }
+
+    /// Reads until `buf` holds `target` bytes or the stream ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
+        let start = buf.len();
+        buf.resize(target.max(start + 1), 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    buf.truncate(filled);
+                    return Err(e);
+                }
+            }
+        }
+        buf.truncate(filled);
+        Ok(())
+    }
+
+    /// Updates the header in force after `block`, per the rule.
+    fn scan_headers(&mut self, data: &[u8], first_line: u64) {
+        if self.header_done {
+            return;
+        }
+        match self.rule {
+            HeaderRule::None => {}
+            HeaderRule::FirstDataLine => {
+                for (line_no, line) in lines(data, first_line) {
+                    if !line.is_empty() && line[0] != b'#' {
+                        self.header = Some(Arc::new(Header {
+                            line: line_no,
+                            text: line.to_vec(),
+                        }));
+                        self.header_done = true;
+                        break;
+                    }
+                }
+            }
+            HeaderRule::LastWithPrefix(prefix) => {
+                if let Some((line, text)) = last_line_with_prefix(data, prefix) {
+                    self.header = Some(Arc::new(Header {
+                        line: first_line + line,
+                        text: text.to_vec(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Finds the last line starting with `prefix`: its 0-based index in `data` and its text.
+fn last_line_with_prefix<'a>(data: &'a [u8], prefix: &[u8]) -> Option<(u64, &'a [u8])> {
+    let mut needle = Vec::with_capacity(prefix.len() + 1);
+    needle.push(b'\n');
+    needle.extend_from_slice(prefix);
+    let start = match memchr::memmem::rfind(data, &needle) {
+        Some(i) => i + 1,
+        None if data.starts_with(prefix) => 0,
+        None => return None,
+    };
+    let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+    let index = memchr::memchr_iter(b'\n', &data[..start]).count() as u64;
+    Some((index, trim_cr(&data[start..end])))
+}
+
+/// Strips one trailing `\r` (CRLF files).
+pub fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Iterates the lines of a block as `(line_number, line)`, without line ends (`\n` or `\r\n`).
+pub fn lines(data: &[u8], first_line: u64) -> Lines<'_> {
+    Lines {
+        rest: data,
+        next_line: first_line,
+    }
+}
+
+/// Iterator returned by [`lines`].
+pub struct Lines<'a> {
+    rest: &'a [u8],
+    next_line: u64,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (line, rest) = match memchr::memchr(b'\n', self.rest) {
+            Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
+            None => (self.rest, &[][..]),
+        };
+        self.rest = rest;
+        let n = self.next_line;
+        self.next_line += 1;
+        Some((n, trim_cr(line)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(input: &[u8], size: usize, rule: HeaderRule) -> Vec<Block> {
+        let mut c = Chunker::new(input, size, rule);
+        let mut out = Vec::new();
+        while let Some(b) = c.next_block().unwrap() {
+            out.push(b);
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_end_at_newlines_and_keep_every_byte() {
+        let input = b"aaa\nbb\ncccccc\nd\n";
+        let got = blocks(input, 5, HeaderRule::None);
+        let joined: Vec<u8> = got.iter().flat_map(|b| b.data.clone()).collect();
+        assert_eq!(joined, input);
+        for b in &got {
+            assert_eq!(*b.data.last().unwrap(), b'\n');
+        }
+        let firsts: Vec<u64> = got.iter().map(|b| b.first_line).collect();
+        let counts: u64 = got.iter().map(|b| b.lines).sum();
+        assert_eq!(firsts[0], 1);
+        assert_eq!(counts, 4);
+    }
+
+    #[test]
+    fn line_longer_than_a_block_stays_whole() {
+        let long = vec![b'x'; 1000];
+        let mut input = b"a\n".to_vec();
+        input.extend(&long);
+        input.extend(b"\nb\n");
+        let got = blocks(&input, 16, HeaderRule::None);
+        let all: Vec<(u64, Vec<u8>)> = got
+            .iter()
+            .flat_map(|b| lines(&b.data, b.first_line).map(|(n, l)| (n, l.to_vec())))
+            .collect();
+        assert_eq!(all, vec![(1, b"a".to_vec()), (2, long), (3, b"b".to_vec())]);
+    }
+
+    #[test]
+    fn no_trailing_newline_and_crlf() {
+        let got = blocks(b"a\r\nb", 1 << 20, HeaderRule::None);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].lines, 2);
+        let ls: Vec<&[u8]> = lines(&got[0].data, 1).map(|(_, l)| l).collect();
+        assert_eq!(ls, [&b"a"[..], &b"b"[..]]);
+    }
+
+    #[test]
+    fn empty_input_has_no_blocks() {
+        assert!(blocks(b"", 8, HeaderRule::None).is_empty());
+    }
+
+    #[test]
+    fn first_data_line_header_reaches_later_blocks() {
+        let got = blocks(b"# c\n\na\tb\n1\t2\n3\t4\n", 6, HeaderRule::FirstDataLine);
+        assert!(got.len() > 2);
+        let last = got.last().unwrap();
+        let h = last.header.as_ref().unwrap();
+        assert_eq!((h.line, h.text.as_slice()), (3, &b"a\tb"[..]));
+        assert!(got[0].header.is_none());
+        let one = blocks(b"a\tb\n1\t2\n", 1 << 20, HeaderRule::FirstDataLine);
+        assert_eq!(
+            one[0].header.as_ref().unwrap().line,
+            1,
+            "the block holding it has it"
+        );
+    }
+
+    #[test]
+    fn latest_prefixed_header_is_in_force() {
+        let input = b"#Fields: a b\n1 2\n#Fields: x y\r\n3 4\n5 6\n";
+        let got = blocks(input, 4, HeaderRule::LastWithPrefix(b"#Fields:"));
+        let last = got.last().unwrap();
+        let h = last.header.as_ref().unwrap();
+        assert_eq!((h.line, h.text.as_slice()), (3, &b"#Fields: x y"[..]));
+        let one = blocks(input, 1 << 20, HeaderRule::LastWithPrefix(b"#Fields:"));
+        assert!(
+            one[0].header.is_none(),
+            "header is the one in force at the block's start"
+        );
+    }
+}

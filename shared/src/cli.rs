@@ -1,0 +1,167 @@
+//! Flags every tool shares, the one exit-status policy, and how messages and output are written.
+//!
+//! Exit status: 0 success; 1 a runtime or data failure (reported after the other inputs are
+//! done); 2 a usage error (clap's own code). A broken pipe on stdout (`tool | head`) is a quiet
+//! exit 0: Rust ignores SIGPIPE, so the closed pipe arrives as an `EPIPE` write error, which we
+//! recognise anywhere in an error's cause chain. Messages go to stderr as `tool: message`.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use clap::Args;
+
+static TOOL: OnceLock<&'static str> = OnceLock::new();
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Input selection shared by every tool that reads files.
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Input files or directories (walked recursively, sorted); none or `-` reads stdin.
+    /// gzip is recognised by its magic bytes, whatever the name.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    /// Read input names from FILE, one per line (`-` = stdin).
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+
+    /// Names in --files-from are separated by NUL bytes (as `find -print0` writes).
+    #[arg(short = '0', long = "null", requires = "files_from")]
+    pub null: bool,
+}
+
+/// Run-time behaviour shared by every tool: threads, counters, rejects.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Worker threads [default: all available cores; 1 under GNU parallel]. `-j1` runs a plain
+    /// sequential loop, the right choice when `parallel` or `xargs -P` already fans out.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Write every counter as one JSON object to FILE (`-` = stderr) at exit.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// Draw a live progress line on stderr (only when stderr is a terminal).
+    #[arg(long)]
+    pub progress: bool,
+
+    /// Serve live counters in Prometheus text format at http://ADDR/metrics while running.
+    /// A bare port binds 127.0.0.1; port 0 picks a free one (announced on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Append rejected input lines to FILE as `source:line<TAB>reason<TAB>line`.
+    #[arg(long, value_name = "FILE")]
+    pub reject: Option<PathBuf>,
+
+    /// Stop at the first rejected line or failed input, with exit status 1.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Block size handed to a worker (e.g. 1M, 4M). Memory is about 4 x threads x SIZE.
+    #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_block_size)]
+    pub block_size: u64,
+}
+
+fn parse_block_size(s: &str) -> Result<u64, String> {
+    let n = crate::size::parse_size(s)?;
+    if n < 1024 {
+        return Err("block size must be at least 1K".into());
+    }
+    Ok(n)
+}
+
+impl RunArgs {
+    /// The thread count to use: `--threads`, else 1 inside a GNU parallel job (`PARALLEL_SEQ`
+    /// is set and it already runs one job per core), else every available core.
+    pub fn thread_count(&self) -> usize {
+        if let Some(n) = self.threads {
+            return n.max(1);
+        }
+        if std::env::var_os("PARALLEL_SEQ").is_some() {
+            return 1;
+        }
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Marks an error as a usage error (exit status 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Builds a usage error for checks clap cannot express.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// The tool's name, for messages.
+pub fn tool() -> &'static str {
+    TOOL.get().copied().unwrap_or("onebox")
+}
+
+/// Prints `tool: msg` on stderr. Errors writing to stderr are ignored: there is nowhere left
+/// to report them.
+pub fn note(msg: &str) {
+    let _ = writeln!(io::stderr().lock(), "{}: {msg}", tool());
+}
+
+/// Reports a failure that does not stop the run, and makes the exit status 1.
+pub fn fail(msg: &str) {
+    FAILED.store(true, Ordering::Relaxed);
+    note(msg);
+}
+
+/// Whether some non-fatal failure was reported.
+pub fn failed() -> bool {
+    FAILED.load(Ordering::Relaxed)
+}
+
+/// True when a broken pipe caused `err` (the reader of our stdout went away).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs a tool's body and turns its result into the exit status (see the module docs).
+pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    let _ = TOOL.set(tool);
+    match body() {
+        Ok(()) if failed() => ExitCode::from(1),
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(usage) = err.downcast_ref::<UsageError>() {
+                note(&format!(
+                    "{usage}\nTry '{tool} --help' for more information."
+                ));
+                return ExitCode::from(2);
+            }
+            note(&format!("{err:#}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Standard output, block-buffered; `flush_each` is true when it is a terminal, so a person
+/// watching sees output as it is produced.
+pub fn stdout() -> (io::BufWriter<io::Stdout>, bool) {
+    let out = io::stdout();
+    let tty = out.is_terminal();
+    (io::BufWriter::with_capacity(256 * 1024, out), tty)
+}

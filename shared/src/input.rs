@@ -1,0 +1,270 @@
+//! Sources of input: file arguments, `-` (stdin), `--files-from` lists and directories.
+//!
+//! Directories are walked recursively in sorted (bytewise) order so runs are repeatable. Whether
+//! a source is gzip is decided by its first two bytes (`1f 8b`), never by its name, so stdin and
+//! oddly named files work; gzip is read with `MultiGzDecoder`, which reads every member of a
+//! concatenated (multi-member) file to the end and reports a truncated or corrupt one as an error.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// Read-buffer size for files and stdin: large reads keep syscalls off the profile.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// One input: stdin or a local file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Source {
+    /// Name used in messages and reject lines (`-` for stdin).
+    pub fn display_name(&self) -> String {
+        match self {
+            Source::Stdin => "-".to_string(),
+            Source::Path(p) => p.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_name())
+    }
+}
+
+/// The expanded list of sources, plus the names that could not be listed (reported as failed
+/// inputs by the pipeline, after the others are done).
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub sources: Vec<Source>,
+    pub errors: Vec<anyhow::Error>,
+}
+
+/// Expands file arguments and an optional `--files-from` list into sources.
+///
+/// No arguments and no list means stdin. `-` means stdin and is kept once. Directories are
+/// replaced by the regular files under them, sorted bytewise.
+pub fn collect(
+    args: &[OsString],
+    files_from: Option<&Path>,
+    nul_separated: bool,
+) -> anyhow::Result<Sources> {
+    let mut names: Vec<OsString> = args.to_vec();
+    let mut list_used_stdin = false;
+    if let Some(list) = files_from {
+        let bytes = if list.as_os_str() == "-" {
+            list_used_stdin = true;
+            let mut buf = Vec::new();
+            io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading --files-from -")?;
+            buf
+        } else {
+            fs::read(list).with_context(|| format!("reading --files-from {}", list.display()))?
+        };
+        names.extend(split_list(&bytes, nul_separated));
+    } else if names.is_empty() {
+        names.push(OsString::from("-"));
+    }
+
+    let mut out = Sources::default();
+    let mut stdin_seen = false;
+    for name in names {
+        if name == "-" {
+            if list_used_stdin {
+                anyhow::bail!("'-' names stdin, which is already read by --files-from -");
+            }
+            if !stdin_seen {
+                out.sources.push(Source::Stdin);
+                stdin_seen = true;
+            }
+            continue;
+        }
+        let path = PathBuf::from(name);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk_dir(&path, &mut out),
+            // A missing or unreadable file is reported when it is opened, with the other errors.
+            _ => out.sources.push(Source::Path(path)),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a file list on newlines (ignoring empty lines and a trailing `\r`) or on NULs.
+fn split_list(bytes: &[u8], nul_separated: bool) -> Vec<OsString> {
+    let sep = if nul_separated { b'\0' } else { b'\n' };
+    bytes
+        .split(|&b| b == sep)
+        .map(|name| {
+            if nul_separated {
+                name
+            } else {
+                name.strip_suffix(b"\r").unwrap_or(name)
+            }
+        })
+        .filter(|name| !name.is_empty())
+        .map(|name| OsString::from_vec(name.to_vec()))
+        .collect()
+}
+
+/// Adds the regular files under `dir`, recursively, in bytewise name order.
+fn walk_dir(dir: &Path, out: &mut Sources) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            out.errors
+                .push(anyhow::Error::new(e).context(dir.display().to_string()));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => paths.push(entry.path()),
+            Err(e) => out
+                .errors
+                .push(anyhow::Error::new(e).context(dir.display().to_string())),
+        }
+    }
+    paths.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+    for path in paths {
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk_dir(&path, out),
+            Ok(meta) if meta.is_file() => out.sources.push(Source::Path(path)),
+            Ok(_) => {} // sockets, fifos and devices inside a tree are not log files
+            Err(e) => out
+                .errors
+                .push(anyhow::Error::new(e).context(path.display().to_string())),
+        }
+    }
+}
+
+/// Opens a source for reading, decompressing gzip transparently.
+pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = match source {
+        Source::Stdin => Box::new(io::stdin()),
+        Source::Path(path) => {
+            let file = fs::File::open(path)?;
+            if file.metadata()?.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory",
+                ));
+            }
+            Box::new(file)
+        }
+    };
+    decompress_if_gzip(raw)
+}
+
+/// Wraps `reader` in a multi-member gzip decoder when its first bytes are the gzip magic.
+pub fn decompress_if_gzip(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, reader);
+    let head = buffered.fill_buf()?;
+    let is_gzip = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+    if is_gzip {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn read_all(source: &Source) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        open(source)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_multi_member_gzip_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.bin"); // no .gz: magic bytes decide
+        let mut bytes = gzip(b"one\ntwo\n");
+        bytes.extend(gzip(b"three\n"));
+        fs::write(&path, bytes).unwrap();
+        assert_eq!(read_all(&Source::Path(path)).unwrap(), b"one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.gz");
+        let data: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let bytes = gzip(&data);
+        fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read_all(&Source::Path(path)).is_err());
+    }
+
+    #[test]
+    fn plain_and_empty_files_pass_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.gz");
+        fs::write(&plain, b"not gzip\n").unwrap();
+        assert_eq!(read_all(&Source::Path(plain)).unwrap(), b"not gzip\n");
+        let empty = dir.path().join("empty");
+        fs::write(&empty, b"").unwrap();
+        assert_eq!(read_all(&Source::Path(empty)).unwrap(), b"");
+    }
+
+    #[test]
+    fn directories_are_walked_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("b/sub")).unwrap();
+        for name in ["b/sub/z", "b/a", "c", "a"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let got = collect(&[dir.path().as_os_str().to_owned()], None, false).unwrap();
+        let rel: Vec<String> = got
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::Path(p) => p.strip_prefix(dir.path()).unwrap().display().to_string(),
+                Source::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(rel, ["a", "b/a", "b/sub/z", "c"]);
+    }
+
+    #[test]
+    fn file_lists_split_on_newlines_or_nuls() {
+        assert_eq!(
+            split_list(b"a\r\n\nb c\n", false),
+            [OsString::from("a"), OsString::from("b c")]
+        );
+        assert_eq!(
+            split_list(b"a\nb\0c\0", true),
+            [OsString::from("a\nb"), OsString::from("c")]
+        );
+    }
+
+    #[test]
+    fn no_arguments_means_stdin_once() {
+        assert_eq!(collect(&[], None, false).unwrap().sources, [Source::Stdin]);
+        let dash = [OsString::from("-"), OsString::from("-")];
+        assert_eq!(
+            collect(&dash, None, false).unwrap().sources,
+            [Source::Stdin]
+        );
+    }
+}

@@ -1,0 +1,707 @@
+//! The ordered parallel map: sources -> blocks -> N workers -> output in input order.
+//!
+//! Two shapes of work, one mechanism:
+//! * **One source** (a big file, or stdin): a reader thread decompresses and cuts blocks; each
+//!   block is a task for the workers.
+//! * **Many sources**: each file is a task; the worker that takes it decompresses and processes
+//!   it block by block, so gzip decoding runs on every core.
+//!
+//! The writer (the calling thread) receives, in input order, one channel per task and drains
+//! each in turn, so output order equals input order however the tasks finish. All queues are
+//! bounded (about 2 x threads tasks in flight), so memory does not grow with the input. A file
+//! task that is not yet being written and has filled its channel spills its further output to
+//! an anonymous temporary file instead of waiting, so a slow first file never idles the
+//! other workers and memory stays bounded.
+//!
+//! A worker keeps its own state (a [`Worker`]); reduce tools (pivot-count) get every worker's
+//! state back at the end to merge.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::chunk::{self, Block, Chunker, Header, HeaderRule};
+use crate::cli::{self, RunArgs};
+use crate::counters::{Counters, Publishers};
+use crate::input::{self, Source, Sources};
+
+/// Output pieces a file task may queue before it spills to disk.
+const FILE_QUEUE: usize = 4;
+
+/// One block of whole lines, as a worker sees it.
+pub struct BlockRef<'a> {
+    /// The source's name, for reject lines and messages.
+    pub source: &'a str,
+    /// 1-based number of the first line of `data` in its source.
+    pub first_line: u64,
+    pub data: &'a [u8],
+    /// The header in force at the start of the block (see [`HeaderRule`]).
+    pub header: Option<&'a Header>,
+}
+
+impl<'a> BlockRef<'a> {
+    fn new(source: &'a str, block: &'a Block) -> Self {
+        BlockRef {
+            source,
+            first_line: block.first_line,
+            data: &block.data,
+            header: block.header.as_deref(),
+        }
+    }
+
+    /// The block's lines as `(line_number, line)`, line ends removed.
+    pub fn lines(&self) -> chunk::Lines<'a> {
+        chunk::lines(self.data, self.first_line)
+    }
+}
+
+/// A tool's per-thread state: turns blocks into output.
+pub trait Worker: Send {
+    fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()>;
+}
+
+/// How rejected lines are handled.
+#[derive(Debug)]
+struct RejectPolicy {
+    strict: bool,
+    keep: bool,
+}
+
+/// What a worker produced from one block: output bytes, reject lines and counter tallies.
+pub struct Out {
+    /// Bytes for the tool's output, in order.
+    pub data: Vec<u8>,
+    rejects: Vec<u8>,
+    tallies: Vec<(&'static str, u64)>,
+    policy: Arc<RejectPolicy>,
+}
+
+impl Out {
+    fn new(policy: Arc<RejectPolicy>) -> Out {
+        Out {
+            data: Vec::new(),
+            rejects: Vec::new(),
+            tallies: Vec::new(),
+            policy,
+        }
+    }
+
+    /// Adds `n` to the counter `name` (summed locally, published once per block).
+    pub fn tally(&mut self, name: &'static str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self
+            .tallies
+            .iter_mut()
+            .find(|(k, _)| std::ptr::eq(*k, name) || *k == name)
+        {
+            Some((_, v)) => *v += n,
+            None => self.tallies.push((name, n)),
+        }
+    }
+
+    /// Rejects a line: counted as `rejected_<reason>`, written to `--reject` if asked, and an
+    /// error under `--strict` (which the worker returns, stopping the run).
+    pub fn reject(
+        &mut self,
+        block: &BlockRef<'_>,
+        line_no: u64,
+        reason: &'static str,
+        line: &[u8],
+    ) -> anyhow::Result<()> {
+        self.reject_named(block.source, line_no, reason, line)
+    }
+
+    /// [`Out::reject`] for callers that have no [`BlockRef`] at hand.
+    pub fn reject_named(
+        &mut self,
+        source: &str,
+        line_no: u64,
+        reason: &'static str,
+        line: &[u8],
+    ) -> anyhow::Result<()> {
+        if self.policy.strict {
+            anyhow::bail!("{source}:{line_no}: rejected line ({reason}) under --strict");
+        }
+        self.tally(reason_counter(reason), 1);
+        if self.policy.keep {
+            self.rejects.extend_from_slice(source.as_bytes());
+            self.rejects.push(b':');
+            self.rejects
+                .extend_from_slice(itoa::Buffer::new().format(line_no).as_bytes());
+            self.rejects.push(b'\t');
+            self.rejects.extend_from_slice(reason.as_bytes());
+            self.rejects.push(b'\t');
+            self.rejects.extend_from_slice(line);
+            self.rejects.push(b'\n');
+        }
+        Ok(())
+    }
+
+    fn publish_tallies(&mut self, counters: &Counters) {
+        for (name, n) in self.tallies.drain(..) {
+            counters.add(name, n);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.rejects.is_empty()
+    }
+}
+
+/// `rejected_<reason>` as a `'static` name, interned once per distinct reason.
+fn reason_counter(reason: &'static str) -> &'static str {
+    static NAMES: Mutex<Vec<(&'static str, &'static str)>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, name)) = names.iter().find(|(r, _)| *r == reason) {
+        return name;
+    }
+    let name: &'static str = Box::leak(format!("rejected_{reason}").into_boxed_str());
+    names.push((reason, name));
+    name
+}
+
+/// A job's settings and its counters: start it, run one or more passes, finish it.
+pub struct Pipeline {
+    pub counters: Arc<Counters>,
+    threads: usize,
+    block_size: usize,
+    rule: HeaderRule,
+    policy: Arc<RejectPolicy>,
+    stats: Option<PathBuf>,
+    reject_path: Option<PathBuf>,
+    _publishers: Publishers,
+}
+
+impl Pipeline {
+    /// Sets up counters, `--progress`, `--metrics-addr` and `--reject` for `tool`.
+    pub fn start(tool: &'static str, args: &RunArgs, rule: HeaderRule) -> anyhow::Result<Self> {
+        let counters = Counters::new(tool);
+        let publishers = Publishers::start(&counters, args.progress, args.metrics_addr.as_deref())?;
+        Ok(Pipeline {
+            counters,
+            threads: args.thread_count(),
+            block_size: args.block_size as usize,
+            rule,
+            policy: Arc::new(RejectPolicy {
+                strict: args.strict,
+                keep: args.reject.is_some(),
+            }),
+            stats: args.stats.clone(),
+            reject_path: args.reject.clone(),
+            _publishers: publishers,
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    pub fn strict(&self) -> bool {
+        self.policy.strict
+    }
+
+    /// Runs `make()`-built workers over every source, writing their output to `sink` in input
+    /// order, and returns the workers (for tools that reduce their state).
+    ///
+    /// A source that cannot be read is reported and counted (`files_failed`) and the run goes
+    /// on (exit status 1 at the end), unless `--strict`. Errors returned by a worker, and
+    /// write errors (a broken pipe among them), stop the run and are returned.
+    pub fn run<W, F>(
+        &self,
+        sources: Sources,
+        make: F,
+        sink: &mut dyn Write,
+        flush_each: bool,
+    ) -> anyhow::Result<Vec<W>>
+    where
+        W: Worker,
+        F: Fn() -> anyhow::Result<W> + Sync,
+    {
+        for err in sources.errors {
+            self.source_failed_msg(&format!("{err:#}"))?;
+        }
+        let mut rejects = match &self.reject_path {
+            Some(path) => Some(BufWriter::new(
+                File::create(path).with_context(|| format!("--reject {}", path.display()))?,
+            )),
+            None => None,
+        };
+        let names: Vec<String> = sources.sources.iter().map(Source::display_name).collect();
+        let mut writer = OrderedWriter {
+            sink,
+            rejects: rejects.as_mut(),
+            flush_each,
+        };
+        let states = if self.threads <= 1 {
+            self.run_sequential(&sources.sources, &names, &make, &mut writer)?
+        } else {
+            self.run_parallel(&sources.sources, &names, &make, &mut writer)?
+        };
+        writer.sink.flush()?;
+        if let Some(r) = rejects.as_mut() {
+            r.flush().context("writing --reject file")?;
+        }
+        Ok(states)
+    }
+
+    /// Writes `--stats`, and a one-line summary of rejected lines on stderr.
+    pub fn finish(&self) -> anyhow::Result<()> {
+        let rejected = self.counters.sum_prefix("rejected_");
+        if rejected > 0 {
+            let reasons: Vec<String> = self
+                .counters
+                .snapshot()
+                .into_iter()
+                .filter(|(k, v)| k.starts_with("rejected_") && *v > 0)
+                .map(|(k, v)| format!("{} {v}", &k["rejected_".len()..]))
+                .collect();
+            let hint = if self.reject_path.is_some() {
+                ""
+            } else {
+                "; --reject FILE keeps them"
+            };
+            cli::note(&format!(
+                "{rejected} lines rejected ({}){hint}",
+                reasons.join(", ")
+            ));
+        }
+        if let Some(path) = &self.stats {
+            let json = self.counters.to_json() + "\n";
+            if path.as_os_str() == "-" {
+                let _ = io::stderr().write_all(json.as_bytes());
+            } else {
+                std::fs::write(path, json)
+                    .with_context(|| format!("--stats {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts and reports an input that could not be read; fatal under `--strict`.
+    fn source_failed(&self, name: &str, err: io::Error) -> anyhow::Result<()> {
+        self.source_failed_msg(&format!("{name}: {}", describe_io(&err)))
+    }
+
+    fn source_failed_msg(&self, msg: &str) -> anyhow::Result<()> {
+        self.counters.files_failed.add(1);
+        if self.policy.strict {
+            anyhow::bail!("{msg}");
+        }
+        cli::fail(msg);
+        Ok(())
+    }
+
+    fn count_block(&self, block: &Block) {
+        self.counters.lines_in.add(block.lines);
+        self.counters.bytes_in.add(block.data.len() as u64);
+    }
+
+    fn run_sequential<W, F>(
+        &self,
+        sources: &[Source],
+        names: &[String],
+        make: &F,
+        writer: &mut OrderedWriter<'_>,
+    ) -> anyhow::Result<Vec<W>>
+    where
+        W: Worker,
+        F: Fn() -> anyhow::Result<W>,
+    {
+        let mut state = make()?;
+        for (source, name) in sources.iter().zip(names) {
+            let mut chunker = match input::open(source) {
+                Ok(r) => Chunker::new(r, self.block_size, self.rule),
+                Err(e) => {
+                    self.source_failed(name, e)?;
+                    continue;
+                }
+            };
+            self.counters.files.add(1);
+            loop {
+                let block = match chunker.next_block() {
+                    Ok(Some(block)) => block,
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.source_failed(name, e)?;
+                        break;
+                    }
+                };
+                self.count_block(&block);
+                let mut out = Out::new(self.policy.clone());
+                state.process(&BlockRef::new(name, &block), &mut out)?;
+                out.publish_tallies(&self.counters);
+                writer.write(&out)?;
+            }
+        }
+        Ok(vec![state])
+    }
+
+    fn run_parallel<W, F>(
+        &self,
+        sources: &[Source],
+        names: &[String],
+        make: &F,
+        writer: &mut OrderedWriter<'_>,
+    ) -> anyhow::Result<Vec<W>>
+    where
+        W: Worker,
+        F: Fn() -> anyhow::Result<W> + Sync,
+    {
+        let n = self.threads;
+        let shared = Shared {
+            stop: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+            head: AtomicUsize::new(0),
+        };
+        std::thread::scope(|s| {
+            let (order_tx, order_rx) = bounded::<Slot>(2 * n);
+            let (job_tx, job_rx) = bounded::<Job>(2 * n);
+            let (shared, this) = (&shared, self);
+            s.spawn(move || this.produce(sources, names, order_tx, job_tx, shared));
+            let workers: Vec<_> = (0..n)
+                .map(|_| {
+                    let job_rx = job_rx.clone();
+                    s.spawn(move || this.work(sources, names, make, job_rx, shared))
+                })
+                .collect();
+            drop(job_rx);
+            let written = writer.write_slots(order_rx, &shared.head);
+            if written.is_err() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+            let mut states = Vec::with_capacity(n);
+            for w in workers {
+                match w.join() {
+                    Ok(Some(state)) => states.push(state),
+                    Ok(None) => {}
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            written?;
+            if let Some(err) = shared
+                .fatal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                return Err(err);
+            }
+            Ok(states)
+        })
+    }
+
+    /// The producer thread: a task per block of the one source, or a task per file.
+    fn produce(
+        &self,
+        sources: &[Source],
+        names: &[String],
+        order_tx: Sender<Slot>,
+        job_tx: Sender<Job>,
+        shared: &Shared,
+    ) {
+        if sources.len() != 1 {
+            for idx in 0..sources.len() {
+                let (tx, rx) = bounded(FILE_QUEUE);
+                let (spill_tx, spill_rx) = bounded(1);
+                let slot = Slot {
+                    idx,
+                    rx,
+                    spill_rx: Some(spill_rx),
+                };
+                if shared.stopped()
+                    || order_tx.send(slot).is_err()
+                    || job_tx.send(Job::File { idx, tx, spill_tx }).is_err()
+                {
+                    return;
+                }
+            }
+            return;
+        }
+        let name = &names[0];
+        let mut chunker = match input::open(&sources[0]) {
+            Ok(r) => Chunker::new(r, self.block_size, self.rule),
+            Err(e) => return shared.check(self.source_failed(name, e)),
+        };
+        self.counters.files.add(1);
+        for idx in 0.. {
+            let block = match chunker.next_block() {
+                Ok(Some(block)) => block,
+                Ok(None) => return,
+                Err(e) => return shared.check(self.source_failed(name, e)),
+            };
+            self.count_block(&block);
+            let (tx, rx) = bounded(1);
+            let slot = Slot {
+                idx,
+                rx,
+                spill_rx: None,
+            };
+            if shared.stopped()
+                || order_tx.send(slot).is_err()
+                || job_tx.send(Job::Block { block, tx }).is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// A worker thread: runs tasks until the queue closes; returns its state.
+    fn work<W, F>(
+        &self,
+        sources: &[Source],
+        names: &[String],
+        make: &F,
+        job_rx: Receiver<Job>,
+        shared: &Shared,
+    ) -> Option<W>
+    where
+        W: Worker,
+        F: Fn() -> anyhow::Result<W>,
+    {
+        let mut state = match make() {
+            Ok(state) => state,
+            Err(e) => {
+                shared.check(Err(e));
+                return None;
+            }
+        };
+        for job in job_rx {
+            if shared.stopped() {
+                continue; // drain the queue so the producer is not left blocked
+            }
+            match job {
+                Job::Block { block, tx } => {
+                    let mut out = Out::new(self.policy.clone());
+                    let result = state.process(&BlockRef::new(&names[0], &block), &mut out);
+                    out.publish_tallies(&self.counters);
+                    match result {
+                        Ok(()) => {
+                            let _ = tx.send(out);
+                        }
+                        Err(e) => shared.check(Err(e)),
+                    }
+                }
+                Job::File { idx, tx, spill_tx } => {
+                    let result =
+                        self.work_file(&mut state, &sources[idx], &names[idx], idx, &tx, shared);
+                    match result {
+                        Ok(Some(spill)) => {
+                            let _ = spill_tx.send(spill);
+                        }
+                        Ok(None) => {}
+                        Err(e) => shared.check(Err(e)),
+                    }
+                    // `tx` drops here, after the spill is queued: the writer reads the spill
+                    // when the channel closes.
+                }
+            }
+        }
+        Some(state)
+    }
+
+    /// Processes one whole file; returns its spill file if its output overflowed the queue.
+    fn work_file<W: Worker>(
+        &self,
+        state: &mut W,
+        source: &Source,
+        name: &str,
+        idx: usize,
+        tx: &Sender<Out>,
+        shared: &Shared,
+    ) -> anyhow::Result<Option<Spill>> {
+        let mut chunker = match input::open(source) {
+            Ok(r) => Chunker::new(r, self.block_size, self.rule),
+            Err(e) => {
+                self.source_failed(name, e)?;
+                return Ok(None);
+            }
+        };
+        self.counters.files.add(1);
+        let mut spill: Option<Spill> = None;
+        while !shared.stopped() {
+            let block = match chunker.next_block() {
+                Ok(Some(block)) => block,
+                Ok(None) => break,
+                Err(e) => {
+                    self.source_failed(name, e)?;
+                    break;
+                }
+            };
+            self.count_block(&block);
+            let mut out = Out::new(self.policy.clone());
+            let result = state.process(&BlockRef::new(name, &block), &mut out);
+            out.publish_tallies(&self.counters);
+            result?;
+            if out.is_empty() {
+                continue;
+            }
+            if let Some(sp) = spill.as_mut() {
+                sp.write(&out)?;
+            } else if shared.head.load(Ordering::Acquire) == idx {
+                if tx.send(out).is_err() {
+                    break;
+                }
+            } else {
+                match tx.try_send(out) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(out)) => {
+                        let mut sp = Spill::new()?;
+                        sp.write(&out)?;
+                        spill = Some(sp);
+                    }
+                    Err(TrySendError::Disconnected(_)) => break,
+                }
+            }
+        }
+        Ok(spill)
+    }
+}
+
+/// State shared by the threads of one parallel run.
+struct Shared {
+    stop: AtomicBool,
+    fatal: Mutex<Option<anyhow::Error>>,
+    /// Index of the task the writer is draining (file tasks block only when they are it).
+    head: AtomicUsize,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Records the first fatal error and stops the run.
+    fn check(&self, result: anyhow::Result<()>) {
+        if let Err(e) = result {
+            let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+            if fatal.is_none() {
+                *fatal = Some(e);
+            }
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+enum Job {
+    Block {
+        block: Block,
+        tx: Sender<Out>,
+    },
+    File {
+        idx: usize,
+        tx: Sender<Out>,
+        spill_tx: Sender<Spill>,
+    },
+}
+
+/// The writer's handle on one task's output, queued in input order.
+struct Slot {
+    idx: usize,
+    rx: Receiver<Out>,
+    spill_rx: Option<Receiver<Spill>>,
+}
+
+/// Writes outputs and reject lines, in order.
+struct OrderedWriter<'a> {
+    sink: &'a mut dyn Write,
+    rejects: Option<&'a mut BufWriter<File>>,
+    flush_each: bool,
+}
+
+impl OrderedWriter<'_> {
+    fn write(&mut self, out: &Out) -> anyhow::Result<()> {
+        self.write_parts(&out.data, &out.rejects)
+    }
+
+    fn write_parts(&mut self, data: &[u8], rejects: &[u8]) -> anyhow::Result<()> {
+        if !data.is_empty() {
+            self.sink.write_all(data)?;
+            if self.flush_each {
+                self.sink.flush()?;
+            }
+        }
+        if let (Some(r), false) = (self.rejects.as_mut(), rejects.is_empty()) {
+            r.write_all(rejects).context("writing --reject file")?;
+        }
+        Ok(())
+    }
+
+    fn write_slots(&mut self, order_rx: Receiver<Slot>, head: &AtomicUsize) -> anyhow::Result<()> {
+        for slot in order_rx {
+            head.store(slot.idx, Ordering::Release);
+            for out in slot.rx.iter() {
+                self.write(&out)?;
+            }
+            if let Some(spill) = slot.spill_rx.and_then(|rx| rx.try_recv().ok()) {
+                spill.replay(|data, rejects| self.write_parts(data, rejects))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Output of a file task that overflowed its queue: length-prefixed pieces in a temp file.
+struct Spill {
+    file: BufWriter<File>,
+}
+
+impl Spill {
+    fn new() -> anyhow::Result<Spill> {
+        let file = tempfile::tempfile().context("creating a spill file in TMPDIR")?;
+        Ok(Spill {
+            file: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    fn write(&mut self, out: &Out) -> anyhow::Result<()> {
+        let f = &mut self.file;
+        f.write_all(&(out.data.len() as u64).to_le_bytes())
+            .and_then(|_| f.write_all(&(out.rejects.len() as u64).to_le_bytes()))
+            .and_then(|_| f.write_all(&out.data))
+            .and_then(|_| f.write_all(&out.rejects))
+            .context("writing a spill file in TMPDIR")
+    }
+
+    fn replay(
+        self,
+        mut write: impl FnMut(&[u8], &[u8]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        let mut r = BufReader::with_capacity(1 << 20, file);
+        let (mut data, mut rejects) = (Vec::new(), Vec::new());
+        let mut lens = [0u8; 16];
+        loop {
+            match r.read_exact(&mut lens) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e).context("reading a spill file"),
+            }
+            let dl = u64::from_le_bytes(lens[..8].try_into().unwrap()) as usize;
+            let rl = u64::from_le_bytes(lens[8..].try_into().unwrap()) as usize;
+            data.resize(dl, 0);
+            rejects.resize(rl, 0);
+            r.read_exact(&mut data)?;
+            r.read_exact(&mut rejects)?;
+            write(&data, &rejects)?;
+        }
+    }
+}
+
+/// An I/O error as users read it: gzip trouble named as such.
+fn describe_io(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::UnexpectedEof => "truncated input (unexpected end of gzip stream)".into(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            format!("corrupt input ({err})")
+        }
+        _ => err.to_string(),
+    }
+}
