@@ -1,0 +1,270 @@
+//! `--merge`: read earlier pivot-count outputs (CSV, TSV or NDJSON) back into a [`Table`].
+//!
+//! The columns before the last `count` column are the group's fields, the `sum_*` columns after
+//! it are sums. With `-f`, only the named fields are kept, so a merge can also roll groups up.
+
+use std::io::{BufRead, BufReader, Read};
+
+use anyhow::{bail, Context};
+use onebox::input::Source;
+
+use crate::sum::Sum;
+use crate::table::{Agg, Table};
+
+/// The layout of a pivot-count output, from its header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub fields: Vec<String>,
+    pub sums: Vec<String>,
+}
+
+/// Maps one file's header to the merge's fields and sums.
+struct Projection {
+    /// Column of each wanted field.
+    fields: Vec<usize>,
+    count: usize,
+    /// Column of each wanted sum.
+    sums: Vec<usize>,
+}
+
+fn project(
+    header: &[String],
+    want: &Columns,
+    source: &str,
+    table: &mut Table,
+) -> anyhow::Result<Projection> {
+    table.set_sum_count(want.sums.len());
+    let count = header
+        .iter()
+        .rposition(|h| h == "count")
+        .with_context(|| format!("{source}: no 'count' column: not a pivot-count output"))?;
+    let find = |name: &String, range: std::ops::Range<usize>| {
+        header[range.clone()]
+            .iter()
+            .position(|h| h == name)
+            .map(|i| i + range.start)
+            .with_context(|| format!("{source}: no column {name:?}"))
+    };
+    Ok(Projection {
+        fields: want
+            .fields
+            .iter()
+            .map(|f| find(f, 0..count))
+            .collect::<anyhow::Result<_>>()?,
+        count,
+        sums: want
+            .sums
+            .iter()
+            .map(|s| find(s, count + 1..header.len()))
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// The columns of an output's header (for the first merge input, when `-f` is not given).
+pub fn columns_of(header: &[String]) -> Columns {
+    let count = header
+        .iter()
+        .rposition(|h| h == "count")
+        .unwrap_or(header.len());
+    Columns {
+        fields: header[..count].to_vec(),
+        sums: header.get(count + 1..).unwrap_or(&[]).to_vec(),
+    }
+}
+
+/// Reads one output file into `table`; returns the number of rows read.
+pub fn read_into(
+    source: &Source,
+    reader: Box<dyn Read + Send>,
+    want: &mut Option<Columns>,
+    table: &mut Table,
+) -> anyhow::Result<u64> {
+    let name = source.display_name();
+    let mut input = BufReader::with_capacity(256 << 10, reader);
+    let first = input.fill_buf()?.first().copied();
+    match first {
+        None => Ok(0),
+        Some(b'{') => read_ndjson(&name, input, want, table),
+        Some(_) => read_delimited(&name, input, want, table),
+    }
+}
+
+fn read_delimited(
+    name: &str,
+    mut input: BufReader<Box<dyn Read + Send>>,
+    want: &mut Option<Columns>,
+    table: &mut Table,
+) -> anyhow::Result<u64> {
+    // A TAB in the header line means TSV; otherwise CSV.
+    let head = input.fill_buf()?;
+    let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let tsv = memchr::memchr(b'\t', &head[..line_end]).is_some();
+    if tsv {
+        return read_tsv(name, input, want, table);
+    }
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(input);
+    let header: Vec<String> = csv
+        .headers()
+        .with_context(|| format!("{name}: reading CSV header"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let cols = want.get_or_insert_with(|| columns_of(&header)).clone();
+    let p = project(&header, &cols, name, table)?;
+    let mut record = csv::ByteRecord::new();
+    let (mut key, mut rows) = (Vec::new(), 0);
+    while csv
+        .read_byte_record(&mut record)
+        .with_context(|| format!("{name}: reading CSV"))?
+    {
+        key.clear();
+        for (i, &col) in p.fields.iter().enumerate() {
+            if i > 0 {
+                key.push(b'\t');
+            }
+            onebox::tsv::escape_into(record.get(col).unwrap_or(b""), &mut key);
+        }
+        let agg = totals(name, rows + 2, &p, |col| record.get(col))?;
+        table.add_agg(&key, &agg)?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+fn read_tsv(
+    name: &str,
+    input: BufReader<Box<dyn Read + Send>>,
+    want: &mut Option<Columns>,
+    table: &mut Table,
+) -> anyhow::Result<u64> {
+    let mut lines = input.split(b'\n');
+    let Some(header) = lines.next() else {
+        return Ok(0);
+    };
+    let header = header?;
+    let header: Vec<String> = onebox::tsv::cells(onebox::chunk::trim_cr(&header))
+        .map(|c| {
+            let mut t = Vec::new();
+            onebox::tsv::unescape_into(c, &mut t);
+            String::from_utf8_lossy(&t).into_owned()
+        })
+        .collect();
+    let cols = want.get_or_insert_with(|| columns_of(&header)).clone();
+    let p = project(&header, &cols, name, table)?;
+    let (mut key, mut rows) = (Vec::new(), 0);
+    for (i, line) in lines.enumerate() {
+        let line = line?;
+        let line = onebox::chunk::trim_cr(&line);
+        if line.is_empty() {
+            continue;
+        }
+        let cells: Vec<&[u8]> = onebox::tsv::cells(line).collect();
+        if cells.len() != header.len() {
+            bail!(
+                "{name}:{}: expected {} columns, found {}",
+                i + 2,
+                header.len(),
+                cells.len()
+            );
+        }
+        key.clear();
+        for (j, &col) in p.fields.iter().enumerate() {
+            if j > 0 {
+                key.push(b'\t');
+            }
+            key.extend_from_slice(cells[col]); // already escaped
+        }
+        let agg = totals(name, i as u64 + 2, &p, |col| cells.get(col).copied())?;
+        table.add_agg(&key, &agg)?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+fn read_ndjson(
+    name: &str,
+    input: BufReader<Box<dyn Read + Send>>,
+    want: &mut Option<Columns>,
+    table: &mut Table,
+) -> anyhow::Result<u64> {
+    let (mut key, mut rows) = (Vec::new(), 0);
+    for (i, line) in input.split(b'\n').enumerate() {
+        let line = line?;
+        let line_no = i as u64 + 1;
+        let line = onebox::chunk::trim_cr(&line);
+        if line.is_empty() {
+            continue;
+        }
+        let obj: serde_json_map::Map = serde_json_map::parse(line)
+            .with_context(|| format!("{name}:{line_no}: not a pivot-count NDJSON row"))?;
+        let cols = want.get_or_insert_with(|| columns_of(&obj.keys)).clone();
+        let p = project(&obj.keys, &cols, name, table)?;
+        key.clear();
+        for (j, &col) in p.fields.iter().enumerate() {
+            if j > 0 {
+                key.push(b'\t');
+            }
+            onebox::tsv::escape_into(obj.values[col].as_bytes(), &mut key);
+        }
+        let agg = totals(name, line_no, &p, |col| {
+            obj.values.get(col).map(|v| v.as_bytes())
+        })?;
+        table.add_agg(&key, &agg)?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// The count and sums of one row.
+fn totals<'r>(
+    name: &str,
+    line: u64,
+    p: &Projection,
+    cell: impl Fn(usize) -> Option<&'r [u8]>,
+) -> anyhow::Result<Agg> {
+    let count_text = cell(p.count).unwrap_or(b"");
+    let count = std::str::from_utf8(count_text)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .with_context(|| format!("{name}:{line}: count is not a whole number"))?;
+    let mut sums = Vec::with_capacity(p.sums.len());
+    for &col in &p.sums {
+        let text = cell(col).unwrap_or(b"");
+        sums.push(if text.is_empty() {
+            Sum::default()
+        } else {
+            Sum::parse(text).with_context(|| format!("{name}:{line}: sum is not a number"))?
+        });
+    }
+    Ok(Agg { count, sums })
+}
+
+/// A flat NDJSON row as ordered keys and text values (what pivot-count writes).
+mod serde_json_map {
+    pub struct Map {
+        pub keys: Vec<String>,
+        pub values: Vec<String>,
+    }
+
+    pub fn parse(line: &[u8]) -> anyhow::Result<Map> {
+        let value: serde_json::Value = serde_json::from_slice(line)?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| anyhow::anyhow!("not an object"))?;
+        let mut map = Map {
+            keys: Vec::with_capacity(obj.len()),
+            values: Vec::with_capacity(obj.len()),
+        };
+        for (k, v) in obj {
+            map.keys.push(k.clone());
+            map.values.push(match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        Ok(map)
+    }
+}

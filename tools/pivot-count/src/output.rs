@@ -1,0 +1,177 @@
+//! Writing the groups: CSV (default, what Excel and pivot tables open), TSV or NDJSON.
+
+use std::io::Write;
+
+use onebox::record::Row;
+
+use crate::table::Agg;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Tsv,
+    Ndjson,
+}
+
+/// Writes rows in one format.
+pub struct GroupWriter<W: Write> {
+    format: OutputFormat,
+    csv: Option<csv::Writer<W>>,
+    plain: Option<W>,
+    names: Vec<String>,
+    nfields: usize,
+    buf: Vec<u8>,
+    cells: Vec<Vec<u8>>,
+    text: String,
+}
+
+impl<W: Write> GroupWriter<W> {
+    /// `fields` are the group columns, `sums` the summed columns' names.
+    pub fn new(out: W, format: OutputFormat, fields: &[String], sums: &[String]) -> Self {
+        let mut names: Vec<String> = fields.to_vec();
+        names.push("count".into());
+        names.extend(sums.iter().cloned());
+        let (csv, plain) = match format {
+            OutputFormat::Csv => (
+                Some(
+                    csv::WriterBuilder::new()
+                        .terminator(csv::Terminator::Any(b'\n'))
+                        .from_writer(out),
+                ),
+                None,
+            ),
+            _ => (None, Some(out)),
+        };
+        GroupWriter {
+            format,
+            csv,
+            plain,
+            nfields: fields.len(),
+            names,
+            buf: Vec::new(),
+            cells: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    pub fn header(&mut self) -> anyhow::Result<()> {
+        match (self.csv.as_mut(), self.plain.as_mut()) {
+            (Some(csv), _) => csv.write_record(&self.names)?,
+            (None, Some(out)) if self.format == OutputFormat::Tsv => {
+                self.buf.clear();
+                onebox::record::write_tsv_header(&self.names, &mut self.buf);
+                out.write_all(&self.buf)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes one group: its key (TSV-escaped values joined by TAB) and totals.
+    pub fn row(&mut self, key: &[u8], agg: &Agg) -> anyhow::Result<()> {
+        self.buf.clear();
+        match self.format {
+            OutputFormat::Tsv => {
+                self.buf.extend_from_slice(key);
+                self.buf.push(b'\t');
+                self.buf
+                    .extend_from_slice(itoa::Buffer::new().format(agg.count).as_bytes());
+                for s in &agg.sums {
+                    self.buf.push(b'\t');
+                    self.text.clear();
+                    s.write(&mut self.text);
+                    self.buf.extend_from_slice(self.text.as_bytes());
+                }
+                self.buf.push(b'\n');
+            }
+            OutputFormat::Csv | OutputFormat::Ndjson => {
+                self.split_key(key);
+                if let Some(csv) = self.csv.as_mut() {
+                    let mut record: Vec<Vec<u8>> = std::mem::take(&mut self.cells);
+                    record.push(itoa::Buffer::new().format(agg.count).as_bytes().to_vec());
+                    record.extend(agg.sums.iter().map(|s| s.to_text().into_bytes()));
+                    csv.write_record(&record)?;
+                    record.truncate(self.nfields);
+                    self.cells = record;
+                    return Ok(());
+                }
+                let mut row = Row::begin(&mut self.buf, onebox::record::Format::Ndjson);
+                for (name, cell) in self.names.iter().zip(&self.cells) {
+                    row.str(name, cell);
+                }
+                row.u64("count", agg.count);
+                for (name, s) in self.names[self.nfields + 1..].iter().zip(&agg.sums) {
+                    row.json(name, s.to_text().as_bytes());
+                }
+                row.end();
+            }
+        }
+        if let Some(out) = self.plain.as_mut() {
+            out.write_all(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    /// Splits a key into its unescaped field values (in `self.cells`).
+    fn split_key(&mut self, key: &[u8]) {
+        self.cells.resize(self.nfields, Vec::new());
+        let mut parts = key.split(|&b| b == b'\t');
+        for cell in &mut self.cells {
+            cell.clear();
+            onebox::tsv::unescape_into(parts.next().unwrap_or(b""), cell);
+        }
+    }
+
+    pub fn finish(self) -> anyhow::Result<()> {
+        if let Some(mut csv) = self.csv {
+            csv.flush()?;
+        }
+        if let Some(mut out) = self.plain {
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sum::Sum;
+
+    fn render(format: OutputFormat) -> String {
+        let mut out = Vec::new();
+        {
+            let mut w = GroupWriter::new(
+                &mut out,
+                format,
+                &["a".into(), "b".into()],
+                &["sum_x".into()],
+            );
+            w.header().unwrap();
+            let agg = Agg {
+                count: 3,
+                sums: vec![Sum::parse(b"1.5").unwrap()],
+            };
+            w.row(b"x,y\\tz\t", &agg).unwrap();
+            w.finish().unwrap();
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            render(OutputFormat::Csv),
+            "a,b,count,sum_x\n\"x,y\tz\",,3,1.5\n"
+        );
+        assert_eq!(
+            render(OutputFormat::Tsv),
+            "a\tb\tcount\tsum_x\nx,y\\tz\t\t3\t1.5\n"
+        );
+        assert_eq!(
+            render(OutputFormat::Ndjson),
+            "{\"a\":\"x,y\\tz\",\"b\":\"\",\"count\":3,\"sum_x\":1.5}\n"
+        );
+    }
+}
