@@ -15,6 +15,9 @@ use crate::sum::Sum;
 /// Bytes a group costs beyond its key: the map slot, the boxed key header and allocator slack.
 const ENTRY_OVERHEAD: usize = 64;
 
+/// A stream of `(key, totals)` groups, read back from memory or from spill runs.
+pub type Groups = Box<dyn Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>>;
+
 /// One group's totals.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Agg {
@@ -111,10 +114,6 @@ impl Table {
 
     pub fn spilled(&self) -> bool {
         !self.runs.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
     }
 
     /// Writes the groups, sorted by key, to a new run file and empties the map.
