@@ -132,9 +132,7 @@ impl Table {
     /// In memory when nothing was spilled; otherwise the runs are merged by key (adding up a
     /// key's partial totals), re-cut into runs sorted by count within the memory budget, and
     /// those are merged again.
-    pub fn into_sorted(
-        mut self,
-    ) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>>> {
+    pub fn into_sorted(mut self) -> anyhow::Result<Groups> {
         if self.runs.is_empty() {
             let mut entries: Vec<(Vec<u8>, Agg)> =
                 self.map.drain().map(|(k, a)| (k.into_vec(), a)).collect();
