@@ -57,7 +57,7 @@ impl<W: Write> GroupWriter<W> {
 
     pub fn header(&mut self) -> anyhow::Result<()> {
         match (self.csv.as_mut(), self.plain.as_mut()) {
-            (Some(csv), _) => csv.write_record(&self.names)?,
+            (Some(csv), _) => csv.write_record(&self.names).map_err(csv_error)?,
             (None, Some(out)) if self.format == OutputFormat::Tsv => {
                 self.buf.clear();
                 onebox::record::write_tsv_header(&self.names, &mut self.buf);
@@ -91,7 +91,7 @@ impl<W: Write> GroupWriter<W> {
                     let mut record: Vec<Vec<u8>> = std::mem::take(&mut self.cells);
                     record.push(itoa::Buffer::new().format(agg.count).as_bytes().to_vec());
                     record.extend(agg.sums.iter().map(|s| s.to_text().into_bytes()));
-                    csv.write_record(&record)?;
+                    csv.write_record(&record).map_err(csv_error)?;
                     record.truncate(self.nfields);
                     self.cells = record;
                     return Ok(());
@@ -123,6 +123,7 @@ impl<W: Write> GroupWriter<W> {
         }
     }
 
+    /// Flushes everything written.
     pub fn finish(self) -> anyhow::Result<()> {
         if let Some(mut csv) = self.csv {
             csv.flush()?;
@@ -131,6 +132,14 @@ impl<W: Write> GroupWriter<W> {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Unwraps the I/O error inside a CSV error, so a broken pipe is recognised as one.
+fn csv_error(err: csv::Error) -> anyhow::Error {
+    match err.into_kind() {
+        csv::ErrorKind::Io(io) => io.into(),
+        other => anyhow::anyhow!("writing CSV: {other:?}"),
     }
 }
 
