@@ -7,6 +7,14 @@
 /// Appends `value` escaped for a TSV cell.
 #[inline]
 pub fn escape_into(value: &[u8], out: &mut Vec<u8>) {
+    // Most values need no escaping: check with one cheap pass, then copy in one go.
+    if !value
+        .iter()
+        .any(|&c| c == b'\\' || c == b'\t' || c == b'\n' || c == b'\r')
+    {
+        out.extend_from_slice(value);
+        return;
+    }
     let mut start = 0;
     for (i, &c) in value.iter().enumerate() {
         let esc = match c {
