@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every check a change must pass: installs what the tests need, then formatting, lints,
+# and all unit and end-to-end tests. Usage: scripts/test.sh
+#
+# With ONEBOX_CONFORMANCE_DIR set (CI sets it to ../shared/data), the tests also parse the real
+# public samples there; without it those tests are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "test dependencies"
+scripts/install-test-deps.sh
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build"
+# The end-to-end tests run the built binaries, so build them first.
+cargo build --workspace --bins --locked
+
+step "test"
+# Tests that compare with Python peers use the venv the installer made.
+export ONEBOX_TEST_PYTHON="$PWD/target/test-venv/bin/python"
+cargo test --workspace --locked 2>&1 | tee target/test.log
+# One closing line for readers of CI logs.
+passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
+echo "$passed passed, $failed failed"
