@@ -705,3 +705,149 @@ fn describe_io(err: &io::Error) -> String {
         _ => err.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Copies lines through, rejecting the ones that say "bad".
+    #[derive(Debug)]
+    struct Echo;
+
+    impl Worker for Echo {
+        fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
+            let mut kept = 0;
+            for (n, line) in block.lines() {
+                if line == b"bad" {
+                    out.reject(block, n, "bad_line", line)?;
+                } else {
+                    out.data.extend_from_slice(line);
+                    out.data.push(b'\n');
+                    kept += 1;
+                }
+            }
+            out.tally("records_out", kept);
+            Ok(())
+        }
+    }
+
+    fn args(threads: usize, block: u64, reject: Option<PathBuf>) -> RunArgs {
+        RunArgs {
+            threads: Some(threads),
+            block_size: block,
+            reject,
+            ..RunArgs::default()
+        }
+    }
+
+    /// Writes files of numbered lines (some "bad"); returns them and the expected output.
+    fn files(dir: &std::path::Path, sizes: &[usize]) -> (Sources, Vec<u8>) {
+        let mut expected = Vec::new();
+        let mut sources = Sources::default();
+        for (f, &n) in sizes.iter().enumerate() {
+            let path = dir.join(format!("f{f}"));
+            let mut file = File::create(&path).unwrap();
+            for i in 0..n {
+                if i % 97 == 5 {
+                    writeln!(file, "bad").unwrap();
+                } else {
+                    let line = format!("file {f} line {i} {}", "x".repeat(i % 50));
+                    writeln!(file, "{line}").unwrap();
+                    expected.extend_from_slice(line.as_bytes());
+                    expected.push(b'\n');
+                }
+            }
+            sources.sources.push(Source::Path(path));
+        }
+        (sources, expected)
+    }
+
+    #[test]
+    fn output_keeps_input_order_in_every_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        for sizes in [&[0usize][..], &[5000], &[3000, 10, 0, 4000, 1], &[2000; 9]] {
+            for threads in [1, 2, 3] {
+                let (sources, expected) = files(dir.path(), sizes);
+                let reject = dir.path().join("rejects");
+                let p = Pipeline::start(
+                    "t",
+                    &args(threads, 1024, Some(reject.clone())),
+                    HeaderRule::None,
+                )
+                .unwrap();
+                let mut out = Vec::new();
+                p.run(sources, || Ok(Echo), &mut out, false).unwrap();
+                assert!(out == expected, "sizes {sizes:?} threads {threads}");
+                let lines: u64 = sizes.iter().map(|&n| n as u64).sum();
+                let bad = p.counters.counter("rejected_bad_line").get();
+                assert_eq!(p.counters.lines_in.get(), lines);
+                assert_eq!(p.counters.counter("records_out").get() + bad, lines);
+                // Reject lines come in input order too, with file and line.
+                let rejects = std::fs::read_to_string(&reject).unwrap();
+                assert_eq!(rejects.lines().count() as u64, bad);
+                if let Some(first) = rejects.lines().next() {
+                    assert!(first.ends_with(":6\tbad_line\tbad"), "{first}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strict_turns_a_reject_into_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sources, _) = files(dir.path(), &[100, 100]);
+        let mut a = args(2, 4096, None);
+        a.strict = true;
+        let p = Pipeline::start("t", &a, HeaderRule::None).unwrap();
+        let err = p
+            .run(sources, || Ok(Echo), &mut Vec::new(), false)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(":6: rejected line (bad_line)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_source_is_counted_and_the_rest_still_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut sources, expected) = files(dir.path(), &[50]);
+        sources
+            .sources
+            .insert(0, Source::Path(dir.path().join("missing")));
+        let p = Pipeline::start("t", &args(2, 4096, None), HeaderRule::None).unwrap();
+        let mut out = Vec::new();
+        p.run(sources, || Ok(Echo), &mut out, false).unwrap();
+        assert_eq!(out, expected);
+        assert_eq!(p.counters.files_failed.get(), 1);
+        assert_eq!(p.counters.files.get(), 1);
+    }
+
+    /// A writer that fails like a closed pipe after some bytes.
+    struct ClosedPipe(usize);
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_broken_pipe_stops_every_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sources, _) = files(dir.path(), &[20_000, 20_000, 20_000]);
+        let p = Pipeline::start("t", &args(2, 1024, None), HeaderRule::None).unwrap();
+        let err = p
+            .run(sources, || Ok(Echo), &mut ClosedPipe(10_000), false)
+            .unwrap_err();
+        assert!(cli::is_broken_pipe(&err), "{err:#}");
+    }
+}
