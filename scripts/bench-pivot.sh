@@ -39,6 +39,11 @@ run() {
 cat "$data"/* > /dev/null # warm the page cache
 run pivot-count-j1 1 target/release/pivot-count -j1 -f "$fields" "$data"
 run pivot-count-j2 2 target/release/pivot-count -j2 -f "$fields" "$data"
+if cmp -s "$work/pivot-count-j1.out" "$work/pivot-count-j2.out"; then
+  echo "-j1 and -j2 outputs are byte-identical"
+else
+  echo "MISMATCH between -j1 and -j2 outputs"; exit 1
+fi
 
 duck_sql="
 SELECT Request.Sender, Request.Trigger, App.Program, App.Build, App.License, App.Version,
