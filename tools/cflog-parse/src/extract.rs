@@ -1,0 +1,160 @@
+//! `--extract` (named regex groups become fields) and `--event` (the first matching rule names
+//! the request's event).
+
+use regex::bytes::{CaptureLocations, Regex};
+
+/// One `--extract [FIELD:]REGEX`.
+#[derive(Clone, Debug)]
+pub struct Extract {
+    /// The field the regex runs on (`cs_uri_stem` unless named).
+    pub field: String,
+    pub re: Regex,
+    /// The named groups: (field name, group index).
+    pub groups: Vec<(String, usize)>,
+}
+
+impl Extract {
+    /// Parses `FIELD:REGEX` when the text before the first `:` is one of `fields`, else `REGEX`
+    /// over `cs_uri_stem` (so a regex holding `:` needs no escaping).
+    pub fn parse(spec: &str, fields: &[String]) -> Result<Extract, String> {
+        let (field, pattern) = match spec.split_once(':') {
+            Some((f, re)) if fields.iter().any(|k| k == f) => (f.to_string(), re),
+            _ => ("cs_uri_stem".to_string(), spec),
+        };
+        let re = Regex::new(pattern).map_err(|e| format!("--extract '{spec}': {e}"))?;
+        let groups: Vec<(String, usize)> = re
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (n.to_string(), i)))
+            .collect();
+        if groups.is_empty() {
+            return Err(format!(
+                "--extract '{spec}' has no named group; write one like (?P<model_id>[^/]+)"
+            ));
+        }
+        Ok(Extract { field, re, groups })
+    }
+}
+
+/// The per-thread state of one [`Extract`]: the text it ran on and where its groups matched.
+pub struct ExtractState {
+    pub subject: Vec<u8>,
+    pub locs: CaptureLocations,
+    pub matched: bool,
+}
+
+impl ExtractState {
+    pub fn new(ex: &Extract) -> ExtractState {
+        ExtractState {
+            subject: Vec::new(),
+            locs: ex.re.capture_locations(),
+            matched: false,
+        }
+    }
+
+    /// Runs `ex` on `value` (`None`: the field is absent or `-`).
+    pub fn run(&mut self, ex: &Extract, value: Option<&[u8]>) {
+        self.subject.clear();
+        self.matched = match value {
+            Some(v) => {
+                self.subject.extend_from_slice(v);
+                ex.re.captures_read(&mut self.locs, &self.subject).is_some()
+            }
+            None => false,
+        };
+    }
+
+    /// The text of group `index`, if the regex matched and the group took part.
+    pub fn group(&self, index: usize) -> Option<&[u8]> {
+        if !self.matched {
+            return None;
+        }
+        self.locs.get(index).map(|(s, e)| &self.subject[s..e])
+    }
+}
+
+/// The `--event NAME=REGEX` rules, tried in order on `cs_uri_stem`.
+#[derive(Clone, Debug, Default)]
+pub struct Events(Vec<(String, Regex)>);
+
+impl Events {
+    pub fn parse(specs: &[String]) -> Result<Events, String> {
+        specs
+            .iter()
+            .map(|spec| {
+                let (name, pattern) = spec
+                    .split_once('=')
+                    .filter(|(n, _)| !n.is_empty())
+                    .ok_or_else(|| format!("--event '{spec}': expected NAME=REGEX"))?;
+                let re = Regex::new(pattern).map_err(|e| format!("--event '{spec}': {e}"))?;
+                Ok((name.to_string(), re))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(Events)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name of the first rule matching `path`.
+    #[inline]
+    pub fn classify(&self, path: &[u8]) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, re)| re.is_match(path))
+            .map(|(n, _)| n.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<String> {
+        vec!["cs_uri_stem".into(), "cs_uri_query".into()]
+    }
+
+    #[test]
+    fn extract_on_the_path_or_a_named_field() {
+        let ex = Extract::parse("^/models/(?P<model_id>[0-9a-f-]+)", &fields()).unwrap();
+        assert_eq!(ex.field, "cs_uri_stem");
+        assert_eq!(ex.groups, vec![("model_id".to_string(), 1)]);
+        let mut st = ExtractState::new(&ex);
+        st.run(&ex, Some(b"/models/ab-12/file"));
+        assert_eq!(st.group(1), Some(&b"ab-12"[..]));
+        st.run(&ex, Some(b"/other"));
+        assert_eq!(st.group(1), None);
+        st.run(&ex, None);
+        assert_eq!(st.group(1), None);
+
+        let q = Extract::parse("cs_uri_query:(?:^|&)v=(?P<ver>[^&]*)", &fields()).unwrap();
+        assert_eq!(q.field, "cs_uri_query");
+        // A colon inside a regex is not a field prefix.
+        let c = Extract::parse("(?P<scheme>[a-z]+):", &fields()).unwrap();
+        assert_eq!(c.field, "cs_uri_stem");
+    }
+
+    #[test]
+    fn extract_needs_a_named_group() {
+        assert!(Extract::parse("^/models/([0-9]+)", &fields()).is_err());
+        assert!(Extract::parse("(?P<x>[", &fields()).is_err());
+    }
+
+    #[test]
+    fn first_event_wins() {
+        let ev = Events::parse(&[
+            "download=^/models/.*/resolve/".into(),
+            "view=^/models/".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            ev.classify(b"/models/a/resolve/main/x.bin"),
+            Some("download")
+        );
+        assert_eq!(ev.classify(b"/models/a"), Some("view"));
+        assert_eq!(ev.classify(b"/search"), None);
+        assert!(Events::parse(&["=x".into()]).is_err());
+        assert!(Events::parse(&["noequals".into()]).is_err());
+    }
+}

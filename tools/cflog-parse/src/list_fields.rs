@@ -1,0 +1,63 @@
+//! `--list-fields FILE`: the columns a log file announces and the names they get.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use onebox::input::{self, Source};
+
+use crate::schema::{kind_of, Columns};
+
+/// Lines read looking for the first `#Fields:` before giving up.
+const MAX_LINES: usize = 1000;
+
+/// Writes a TSV table (position, logged name, field name, type) for the first `#Fields:` line
+/// of `path`, or for the current 33-field layout when the file has none before its data.
+pub fn list_fields(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let source = Source::Path(path.to_path_buf());
+    let reader = input::open(&source).with_context(|| path.display().to_string())?;
+    let mut reader = BufReader::new(reader);
+    let mut line = Vec::new();
+    let mut columns = None;
+    for _ in 0..MAX_LINES {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| path.display().to_string())?;
+        if n == 0 {
+            break;
+        }
+        let text = onebox::chunk::trim_cr(line.strip_suffix(b"\n").unwrap_or(&line));
+        if text.starts_with(b"#Fields:") {
+            columns = Some(Columns::parse(text));
+            break;
+        }
+        if !text.is_empty() && text[0] != b'#' {
+            break;
+        }
+    }
+    let columns = columns.unwrap_or_else(|| {
+        onebox::cli::note(&format!(
+            "{}: no #Fields line before the data; showing the current 33-field layout it is read with",
+            path.display()
+        ));
+        Columns::standard()
+    });
+    if !columns.is_web_log() {
+        onebox::cli::note(&format!(
+            "{}: this is not a web distribution's access log; its lines would be rejected (not_web_log)",
+            path.display()
+        ));
+    }
+    let mut table = b"position\tlogged\tfield\ttype\n".to_vec();
+    for (i, (logged, name)) in columns.logged.iter().zip(&columns.names).enumerate() {
+        let kind = kind_of(name);
+        table.extend_from_slice(
+            format!("{}\t{logged}\t{name}\t{}\n", i + 1, kind.label()).as_bytes(),
+        );
+    }
+    table.extend_from_slice(b"-\t(date time)\ttimestamp\tstring (derived, YYYY-MM-DDTHH:MM:SSZ)\n");
+    out.write_all(&table)?;
+    out.flush()?;
+    Ok(())
+}

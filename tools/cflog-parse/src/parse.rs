@@ -1,0 +1,401 @@
+//! The line parser: one CloudFront log line to one output record, or a reason it is not one.
+//!
+//! Fields are byte slices of the line between TABs; nothing is allocated per line. A
+//! [`Plan`] (built once per distinct `#Fields:` line) says where each needed field sits, so the
+//! per-line work is: find the TABs, check the count, run the filters on the few fields they
+//! need, and only for kept lines decode and write the selected fields straight into the
+//! output buffer.
+
+use onebox::json;
+use onebox::record::Format;
+use onebox::tsv;
+
+use crate::decode::{decode_free_text, decode_once};
+use crate::extract::{Events, Extract, ExtractState};
+use crate::filter::{Drop, Filters, Subject};
+use crate::schema::{kind_of, Columns, Kind, TIMESTAMP};
+use crate::time::{self, Stamp};
+
+/// One output column.
+#[derive(Clone, Debug)]
+pub enum Column {
+    /// The derived ISO 8601 UTC time.
+    Timestamp,
+    /// A log field by its output name.
+    Field { name: String, kind: Kind },
+    /// Named group `group` of `--extract` number `extract`.
+    Group { extract: usize, group: usize },
+    /// The `--event` name.
+    Event,
+}
+
+/// Everything that decides the output, fixed for the run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub names: Vec<String>,
+    pub columns: Vec<Column>,
+    pub format: Format,
+    /// Keep values exactly as logged (no percent-decoding).
+    pub raw: bool,
+    pub filters: Filters,
+    pub extracts: Vec<Extract>,
+    pub events: Events,
+    pub events_only: bool,
+}
+
+/// What became of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Kept,
+    Dropped(Drop),
+    Rejected(&'static str),
+}
+
+/// Where the fields a run needs sit in the lines of one `#Fields:` layout.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub columns: Columns,
+    /// False for layouts that are not web access logs (RTMP): their lines are rejected.
+    pub web: bool,
+    pub width: usize,
+    date: Option<usize>,
+    time: Option<usize>,
+    epoch: Option<usize>,
+    stem: Option<usize>,
+    status: Option<usize>,
+    method: Option<usize>,
+    result_type: Option<usize>,
+    /// Per output column: the index of its field in the line, for `Column::Field`.
+    sources: Vec<Option<usize>>,
+    /// Per extract: the index and kind of the field it runs on.
+    extract_sources: Vec<Option<(usize, Kind)>>,
+}
+
+impl Plan {
+    pub fn new(columns: Columns, config: &Config) -> Plan {
+        let pos = |n: &str| columns.position(n);
+        let (date, time) = (pos("date"), pos("time"));
+        let epoch = if date.is_some() && time.is_some() {
+            None
+        } else {
+            pos(TIMESTAMP)
+        };
+        let sources = config
+            .columns
+            .iter()
+            .map(|c| match c {
+                Column::Field { name, .. } => pos(name),
+                _ => None,
+            })
+            .collect();
+        let extract_sources = config
+            .extracts
+            .iter()
+            .map(|ex| pos(&ex.field).map(|i| (i, kind_of(&ex.field))))
+            .collect();
+        Plan {
+            web: columns.is_web_log(),
+            width: columns.names.len(),
+            date,
+            time,
+            epoch,
+            stem: pos("cs_uri_stem"),
+            status: pos("sc_status"),
+            method: pos("cs_method"),
+            result_type: pos("x_edge_result_type"),
+            sources,
+            extract_sources,
+            columns,
+        }
+    }
+}
+
+/// The fields of one line, as TAB positions.
+struct Fields<'l> {
+    line: &'l [u8],
+    tabs: &'l [usize],
+}
+
+impl<'l> Fields<'l> {
+    #[inline]
+    fn get(&self, i: usize) -> &'l [u8] {
+        let start = if i == 0 { 0 } else { self.tabs[i - 1] + 1 };
+        let end = self.tabs.get(i).copied().unwrap_or(self.line.len());
+        &self.line[start..end]
+    }
+
+    /// The field at `i` of the plan, with CloudFront's `-` (no value) as `None`.
+    #[inline]
+    fn value(&self, i: Option<usize>) -> Option<&'l [u8]> {
+        i.map(|i| self.get(i)).filter(|v| *v != b"-")
+    }
+}
+
+/// A thread's parser: reused buffers, so lines allocate nothing.
+pub struct LineParser {
+    config: std::sync::Arc<Config>,
+    /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
+    keys: Vec<Vec<u8>>,
+    tabs: Vec<usize>,
+    path_scratch: Vec<u8>,
+    value_scratch: Vec<u8>,
+    extract_states: Vec<ExtractState>,
+}
+
+impl LineParser {
+    pub fn new(config: std::sync::Arc<Config>) -> LineParser {
+        let keys = config
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match config.format {
+                Format::Ndjson => {
+                    let mut k = vec![if i == 0 { b'{' } else { b',' }];
+                    json::write_string(name.as_bytes(), &mut k);
+                    k.push(b':');
+                    k
+                }
+                Format::Tsv if i == 0 => Vec::new(),
+                Format::Tsv => b"\t".to_vec(),
+            })
+            .collect();
+        let extract_states = config.extracts.iter().map(ExtractState::new).collect();
+        LineParser {
+            config,
+            keys,
+            tabs: Vec::with_capacity(64),
+            path_scratch: Vec::new(),
+            value_scratch: Vec::new(),
+            extract_states,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Parses one data line of layout `plan`, appending its record to `out` when kept.
+    pub fn parse(&mut self, plan: &Plan, line: &[u8], out: &mut Vec<u8>) -> Outcome {
+        if !plan.web {
+            return Outcome::Rejected("not_web_log");
+        }
+        self.tabs.clear();
+        self.tabs.extend(memchr::memchr_iter(b'\t', line));
+        let count = self.tabs.len() + 1;
+        if count != plan.width {
+            // One extra, empty, trailing field (a trailing TAB) is accepted (DESIGN 8).
+            if count == plan.width + 1 && line.last() == Some(&b'\t') {
+                self.tabs.pop();
+            } else {
+                return Outcome::Rejected("field_count");
+            }
+        }
+        // Without an accepted trailing TAB the last field ends at the line's end.
+        let line = if count == plan.width {
+            line
+        } else {
+            &line[..line.len() - 1]
+        };
+        let fields = Fields {
+            line,
+            tabs: &self.tabs,
+        };
+        let config = &*self.config;
+
+        let wants_stamp = config.filters.needs_time()
+            || config
+                .columns
+                .iter()
+                .any(|c| matches!(c, Column::Timestamp));
+        let stamp: Option<Stamp> = if wants_stamp {
+            let s = match (plan.date, plan.time, plan.epoch) {
+                (Some(d), Some(t), _) => time::from_date_time(fields.get(d), fields.get(t)),
+                (_, _, Some(e)) => time::from_epoch(fields.get(e)),
+                _ => None,
+            };
+            if s.is_none() {
+                return Outcome::Rejected("bad_timestamp");
+            }
+            s
+        } else {
+            None
+        };
+
+        let stem = fields.value(plan.stem).unwrap_or(b"");
+        let path = if config.raw {
+            stem
+        } else {
+            decode_once(stem, &mut self.path_scratch)
+        };
+        let subject = Subject {
+            path,
+            status: fields.value(plan.status).unwrap_or(b""),
+            method: fields.value(plan.method).unwrap_or(b""),
+            result_type: fields.value(plan.result_type).unwrap_or(b""),
+            stamp: stamp.as_ref(),
+        };
+        if let Some(drop) = config.filters.check(&subject) {
+            return Outcome::Dropped(drop);
+        }
+        let event = config.events.classify(path);
+        if config.events_only && event.is_none() {
+            return Outcome::Dropped(Drop::NoEvent);
+        }
+        for ((ex, state), source) in config
+            .extracts
+            .iter()
+            .zip(&mut self.extract_states)
+            .zip(&plan.extract_sources)
+        {
+            let value = match source {
+                Some((i, kind)) => fields
+                    .value(Some(*i))
+                    .map(|v| decoded(v, *kind, config.raw, &mut self.value_scratch)),
+                None => None,
+            };
+            state.run(ex, value);
+        }
+
+        let start = out.len();
+        for (i, column) in config.columns.iter().enumerate() {
+            out.extend_from_slice(&self.keys[i]);
+            let ok = match column {
+                Column::Timestamp => {
+                    write_str(out, config.format, stamp.as_ref().map(|s| &s[..]));
+                    true
+                }
+                Column::Field { kind, .. } => {
+                    let value = fields.value(plan.sources[i]);
+                    write_field(out, config, *kind, value, &mut self.value_scratch)
+                }
+                Column::Group { extract, group } => {
+                    write_str(
+                        out,
+                        config.format,
+                        self.extract_states[*extract].group(*group),
+                    );
+                    true
+                }
+                Column::Event => {
+                    write_str(out, config.format, event.map(str::as_bytes));
+                    true
+                }
+            };
+            if !ok {
+                out.truncate(start);
+                return Outcome::Rejected("bad_number");
+            }
+        }
+        out.extend_from_slice(match config.format {
+            Format::Ndjson => b"}\n",
+            Format::Tsv => b"\n",
+        });
+        Outcome::Kept
+    }
+}
+
+/// A field's text as output (percent-decoded per its kind unless raw).
+#[inline]
+fn decoded<'a>(value: &'a [u8], kind: Kind, raw: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    match kind {
+        _ if raw => value,
+        Kind::Text => decode_once(value, scratch),
+        Kind::FreeText => decode_free_text(value, scratch),
+        Kind::Int | Kind::Float => value,
+    }
+}
+
+/// Writes a string value, or null / an empty cell.
+#[inline]
+fn write_str(out: &mut Vec<u8>, format: Format, value: Option<&[u8]>) {
+    match (format, value) {
+        (Format::Ndjson, Some(v)) => json::write_string(v, out),
+        (Format::Ndjson, None) => out.extend_from_slice(b"null"),
+        (Format::Tsv, Some(v)) => tsv::escape_into(v, out),
+        (Format::Tsv, None) => {}
+    }
+}
+
+/// Writes one log field; false when a numeric field holds something else.
+#[inline]
+fn write_field(
+    out: &mut Vec<u8>,
+    config: &Config,
+    kind: Kind,
+    value: Option<&[u8]>,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    let Some(v) = value else {
+        write_str(out, config.format, None);
+        return true;
+    };
+    match kind {
+        Kind::Int if v.is_empty() => write_str(out, config.format, None),
+        Kind::Int => match parse_u64(v) {
+            Some(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            None => return false,
+        },
+        Kind::Float if v.is_empty() => write_str(out, config.format, None),
+        Kind::Float if is_json_number(v) => out.extend_from_slice(v),
+        Kind::Float => return false,
+        Kind::Text | Kind::FreeText => {
+            let text = decoded(v, kind, config.raw, scratch);
+            write_str(out, config.format, Some(text));
+        }
+    }
+    true
+}
+
+/// A run of ASCII digits as a number (leading zeros allowed: status `000` is 0).
+#[inline]
+fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(n)
+}
+
+/// Whether `s` is a number in JSON's grammar (so it can be written as it was logged).
+fn is_json_number(s: &[u8]) -> bool {
+    let mut i = usize::from(s.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while s.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let int_start = i;
+    let n = digits(&mut i);
+    if n == 0 || (n > 1 && s[int_start] == b'0') {
+        return false;
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

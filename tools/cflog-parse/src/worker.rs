@@ -1,0 +1,117 @@
+//! The pipeline worker: walks a block's lines, follows `#Fields:` headers, and hands data lines
+//! to the [`LineParser`] under the layout in force.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashMap;
+use onebox::counters::Counter;
+use onebox::par::{BlockRef, Out, Worker};
+
+use crate::filter::Drop;
+use crate::parse::{Config, LineParser, Outcome, Plan};
+use crate::schema::Columns;
+
+/// Sources already reported as not web logs, so each gets one note.
+pub type Noted = Arc<Mutex<HashSet<String>>>;
+
+pub struct ParseWorker {
+    parser: LineParser,
+    /// Layouts seen so far; 0 is the current 33-field layout (lines before any header).
+    plans: Vec<Plan>,
+    by_header: HashMap<Vec<u8>, usize>,
+    noted: Noted,
+    records_out: Counter,
+}
+
+impl ParseWorker {
+    pub fn new(config: Arc<Config>, noted: Noted, records_out: Counter) -> ParseWorker {
+        let standard = Plan::new(Columns::standard(), &config);
+        ParseWorker {
+            parser: LineParser::new(config),
+            plans: vec![standard],
+            by_header: HashMap::new(),
+            noted,
+            records_out,
+        }
+    }
+
+    /// The plan of a `#Fields:` line, parsed once per distinct header text.
+    fn plan_for(&mut self, header: &[u8]) -> usize {
+        if let Some(&i) = self.by_header.get(header) {
+            return i;
+        }
+        let plan = Plan::new(Columns::parse(header), self.parser.config());
+        self.plans.push(plan);
+        let i = self.plans.len() - 1;
+        self.by_header.insert(header.to_vec(), i);
+        i
+    }
+
+    /// One note per source whose `#Fields:` line is not a web access log.
+    fn note_not_web(&self, source: &str, header_line: u64, plan: &Plan) {
+        let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        if !noted.insert(source.to_string()) {
+            return;
+        }
+        let what = if plan.columns.position("x_event").is_some() {
+            "an RTMP streaming log (x-event, x-sname...), not a web distribution's access log"
+        } else {
+            "not a web access log (no date/time, cs-uri-stem or sc-status)"
+        };
+        onebox::cli::note(&format!(
+            "{source}: the #Fields line at line {header_line} is {what}; its lines are rejected \
+             as not_web_log"
+        ));
+    }
+}
+
+impl Worker for ParseWorker {
+    fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
+        let (mut plan, mut header_line) = match block.header {
+            Some(h) => (self.plan_for(&h.text), h.line),
+            None => (0, 0),
+        };
+        let (mut kept, mut blank, mut comment, mut headers) = (0u64, 0u64, 0u64, 0u64);
+        let mut dropped = [0u64; Drop::ALL.len()];
+        let mut noted_here = false;
+        let result = (|| {
+            for (line_no, line) in block.lines() {
+                if line.iter().all(|&c| c == b' ' || c == b'\t') {
+                    blank += 1;
+                    continue;
+                }
+                if line[0] == b'#' {
+                    if line.starts_with(b"#Fields:") {
+                        plan = self.plan_for(line);
+                        header_line = line_no;
+                        headers += 1;
+                    } else {
+                        comment += 1;
+                    }
+                    continue;
+                }
+                match self.parser.parse(&self.plans[plan], line, &mut out.data) {
+                    Outcome::Kept => kept += 1,
+                    Outcome::Dropped(why) => dropped[why as usize] += 1,
+                    Outcome::Rejected(reason) => {
+                        if !self.plans[plan].web && !noted_here {
+                            noted_here = true;
+                            self.note_not_web(block.source, header_line, &self.plans[plan]);
+                        }
+                        out.reject(block, line_no, reason, line)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.records_out.add(kept);
+        out.tally("skipped_blank", blank);
+        out.tally("skipped_comment", comment);
+        out.tally("skipped_header", headers);
+        for (why, n) in Drop::ALL.iter().zip(dropped) {
+            out.tally(why.counter(), n);
+        }
+        result
+    }
+}
