@@ -9,6 +9,7 @@
 //!
 //! A tool is a [`par::Worker`]: it turns one block into output bytes and reject lines.
 
+pub mod append;
 pub mod chunk;
 pub mod cli;
 pub mod counters;

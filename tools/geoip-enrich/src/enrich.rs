@@ -1,0 +1,210 @@
+//! The per-record work: find the address, look it up in every database, append the fields.
+//!
+//! Many addresses share a database record (every address of a network does), so the rendered
+//! output of each field is memoised per worker, keyed by the records' data offsets in all the
+//! databases (`--cache N` entries; the memo is cleared when full, which bounds memory).
+//! On a hit a record costs one tree walk per database, one hash probe and a few copies.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use onebox::append::Appender;
+use onebox::par::{BlockRef, Out, Worker};
+use onebox::record::{self, FieldReader, Format};
+
+use crate::db::Db;
+use crate::fields::Field;
+use crate::ip::{self, Pick};
+use crate::value::Any;
+
+/// What every worker shares: the databases and the settings.
+pub struct Enricher {
+    pub dbs: Vec<Db>,
+    pub fields: Vec<Field>,
+    pub ip_field: String,
+    pub pick: Pick,
+    pub reject_invalid: bool,
+    pub cache: usize,
+    pub input_format: Option<Format>,
+    pub appender: Appender,
+}
+
+/// The fields of one combination of database records, rendered for both output formats.
+#[derive(Debug, Default)]
+struct Rendered {
+    json: Vec<Option<Box<[u8]>>>,
+    tsv: Vec<Option<Box<[u8]>>>,
+}
+
+impl Enricher {
+    /// Renders every field for `ip` (whose records are at `offsets`).
+    fn render(&self, ip: IpAddr, offsets: &[usize]) -> anyhow::Result<Rendered> {
+        let mut r = Rendered::default();
+        let (mut json, mut tsv) = (Vec::new(), Vec::new());
+        for field in &self.fields {
+            let value = self.field_value(ip, offsets, field)?;
+            let (mut j, mut t) = (None, None);
+            if let Some(v) = value {
+                json.clear();
+                tsv.clear();
+                if v.write_json(&mut json) && v.write_tsv(&mut tsv) {
+                    j = Some(json.as_slice().into());
+                    t = Some(tsv.as_slice().into());
+                }
+            }
+            r.json.push(j);
+            r.tsv.push(t);
+        }
+        Ok(r)
+    }
+
+    /// The field's value from the first database (in `--db` order) whose record holds it.
+    fn field_value<'d>(
+        &'d self,
+        ip: IpAddr,
+        offsets: &[usize],
+        field: &Field,
+    ) -> anyhow::Result<Option<Any<'d>>> {
+        let paths = field.elements();
+        for (db, &offset) in self.dbs.iter().zip(offsets) {
+            if offset == NONE {
+                continue;
+            }
+            let found = db.reader.lookup(ip).map_err(|e| corrupt(db, &e))?;
+            for path in &paths {
+                match found.decode_path::<Any<'d>>(path) {
+                    Ok(Some(v)) => return Ok(Some(v)),
+                    Ok(None) => {}
+                    Err(e) => anyhow::bail!(
+                        "--db {}: cannot read '{}' ({e})",
+                        db.path.display(),
+                        field.name
+                    ),
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn corrupt(db: &Db, e: &maxminddb::MaxMindDbError) -> anyhow::Error {
+    anyhow::anyhow!("--db {}: corrupt MaxMind DB ({e})", db.path.display())
+}
+
+/// Offset slot of a database without a record for the address.
+const NONE: usize = usize::MAX;
+
+/// A worker: the shared settings plus its own memo.
+pub struct EnrichWorker {
+    e: Arc<Enricher>,
+    reader: FieldReader,
+    text: Vec<u8>,
+    offsets: Vec<usize>,
+    memo: HashMap<Box<[usize]>, Rendered>,
+}
+
+impl EnrichWorker {
+    pub fn new(e: Arc<Enricher>) -> anyhow::Result<Self> {
+        let reader = FieldReader::new(std::slice::from_ref(&e.ip_field))
+            .map_err(|msg| onebox::cli::usage(format!("--ip-field: {msg}")))?;
+        Ok(EnrichWorker {
+            offsets: Vec::with_capacity(e.dbs.len()),
+            e,
+            reader,
+            text: Vec::new(),
+            memo: HashMap::new(),
+        })
+    }
+}
+
+/// Per-block counts, published once per block.
+#[derive(Default)]
+struct Tally {
+    out: u64,
+    found: u64,
+    not_found: u64,
+    invalid: u64,
+}
+
+impl Worker for EnrichWorker {
+    fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
+        let e = Arc::clone(&self.e);
+        let layout = block.header.map(|h| record::layout(e.input_format, h));
+        if let Some(l) = layout {
+            e.appender.check(l)?;
+        }
+        e.appender.header(block, layout, &mut out.data);
+        let mut t = Tally::default();
+        // Borrows from this block: one small allocation per block.
+        let mut values = Vec::with_capacity(1);
+        let result = record::records(block, e.input_format, out, |rec, out| {
+            if let Err(reason) = self.reader.read(&rec, &mut values) {
+                return out.reject(block, rec.line_no, reason, rec.text);
+            }
+            let v = values[0];
+            let ip = match v.as_plain() {
+                Some(plain) => ip::parse(plain, e.pick),
+                None => {
+                    self.text.clear();
+                    v.write_text(&mut self.text);
+                    ip::parse(&self.text, e.pick)
+                }
+            };
+            let Some(ip) = ip else {
+                if e.reject_invalid {
+                    return out.reject(block, rec.line_no, "invalid_ip", rec.text);
+                }
+                t.invalid += 1;
+                t.out += 1;
+                e.appender.begin(&rec, &mut out.data).end();
+                return Ok(());
+            };
+            self.offsets.clear();
+            for db in &e.dbs {
+                self.offsets.push(db.offset(ip)?.unwrap_or(NONE));
+            }
+            t.out += 1;
+            let mut a = e.appender.begin(&rec, &mut out.data);
+            if self.offsets.iter().all(|&o| o == NONE) {
+                t.not_found += 1;
+                a.end();
+                return Ok(());
+            }
+            t.found += 1;
+            let fresh;
+            let rendered = match self.memo.get(self.offsets.as_slice()) {
+                Some(r) => r,
+                None => {
+                    let r = e.render(ip, &self.offsets)?;
+                    if e.cache == 0 {
+                        fresh = r;
+                        &fresh
+                    } else {
+                        if self.memo.len() >= e.cache {
+                            self.memo.clear();
+                        }
+                        self.memo.entry(self.offsets.as_slice().into()).or_insert(r)
+                    }
+                }
+            };
+            let values = match a.format() {
+                Format::Ndjson => &rendered.json,
+                Format::Tsv => &rendered.tsv,
+            };
+            for v in values {
+                match v {
+                    Some(bytes) => a.encoded(bytes),
+                    None => a.null(),
+                };
+            }
+            a.end();
+            Ok(())
+        });
+        out.tally("records_out", t.out);
+        out.tally("ip_found", t.found);
+        out.tally("not_found", t.not_found);
+        out.tally("invalid_ip", t.invalid);
+        result
+    }
+}
