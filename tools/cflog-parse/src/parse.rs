@@ -179,6 +179,8 @@ impl LineParser {
         if !plan.web {
             return Outcome::Rejected("not_web_log");
         }
+        // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.tabs.clear();
         self.tabs.extend(memchr::memchr_iter(b'\t', line));
         let count = self.tabs.len() + 1;
