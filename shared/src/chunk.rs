@@ -58,6 +58,8 @@ pub struct Chunker<R> {
     header: Option<Arc<Header>>,
     /// `FirstDataLine` stops looking once found.
     header_done: bool,
+    /// Hand out what a short read brought instead of waiting for a full block (pipes).
+    eager: bool,
 }
 
 impl<R: Read> Chunker<R> {
@@ -71,7 +73,16 @@ impl<R: Read> Chunker<R> {
             rule,
             header: None,
             header_done: rule == HeaderRule::None,
+            eager: false,
         }
+    }
+
+    /// For a slow live source (`tail -f | tool`): when a read returns less than asked and
+    /// complete lines are at hand, end the block there, so lines flow as they arrive. A fast
+    /// producer still fills whole pipe buffers (64 KiB and up) per read.
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
+        self
     }
 
     /// Returns the next block, or `None` at the end of the stream.
@@ -138,7 +149,13 @@ impl<R: Read> Chunker<R> {
                     self.eof = true;
                     break;
                 }
-                Ok(n) => filled += n,
+                Ok(n) => {
+                    let short = filled + n < buf.len();
+                    filled += n;
+                    if self.eager && short && memchr::memchr(b'\n', &buf[start..filled]).is_some() {
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     buf.truncate(filled);
@@ -283,6 +300,27 @@ mod tests {
         assert_eq!(got[0].lines, 2);
         let ls: Vec<&[u8]> = lines(&got[0].data, 1).map(|(_, l)| l).collect();
         assert_eq!(ls, [&b"a"[..], &b"b"[..]]);
+    }
+
+    /// Gives at most 3 bytes per read, like a slow pipe.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(3).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn eager_mode_hands_out_lines_as_they_arrive() {
+        let mut c = Chunker::new(Trickle(b"ab\ncd\nef\n"), 1 << 20, HeaderRule::None).eager(true);
+        let first = c.next_block().unwrap().unwrap();
+        assert_eq!(first.data, b"ab\n");
+        let mut lazy = Chunker::new(Trickle(b"ab\ncd\nef\n"), 1 << 20, HeaderRule::None);
+        assert_eq!(lazy.next_block().unwrap().unwrap().data, b"ab\ncd\nef\n");
     }
 
     #[test]

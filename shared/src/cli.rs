@@ -63,6 +63,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Flush output after every block, for live pipelines (`tail -f log | tool`).
+    #[arg(long)]
+    pub line_buffered: bool,
+
     /// Block size handed to a worker (e.g. 1M, 4M). Memory is about 4 x threads x SIZE.
     #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_block_size)]
     pub block_size: u64,

@@ -166,6 +166,16 @@ pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
     decompress_if_gzip(raw)
 }
 
+/// Whether a source may deliver data slowly (stdin from a pipe or terminal, not gzip): block
+/// readers then hand out lines as they arrive (see `Chunker::eager`).
+pub fn is_live(source: &Source) -> bool {
+    match source {
+        // /dev/stdin resolves to what fd 0 is; a regular file is not live.
+        Source::Stdin => !fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file()),
+        Source::Path(_) => false,
+    }
+}
+
 /// Wraps `reader` in a multi-member gzip decoder when its first bytes are the gzip magic.
 pub fn decompress_if_gzip(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut buffered = BufReader::with_capacity(READ_BUFFER, reader);

@@ -74,7 +74,7 @@ struct RejectPolicy {
 
 /// What a worker produced from one block: output bytes, reject lines and counter tallies.
 pub struct Out {
-    /// Bytes for the tool's output, in order.
+    /// Bytes for the tool's output, in order (whole lines).
     pub data: Vec<u8>,
     rejects: Vec<u8>,
     tallies: Vec<(&'static str, u64)>,
@@ -176,6 +176,7 @@ pub struct Pipeline {
     policy: Arc<RejectPolicy>,
     stats: Option<PathBuf>,
     reject_path: Option<PathBuf>,
+    line_buffered: bool,
     _publishers: Publishers,
 }
 
@@ -195,6 +196,7 @@ impl Pipeline {
             }),
             stats: args.stats.clone(),
             reject_path: args.reject.clone(),
+            line_buffered: args.line_buffered,
             _publishers: publishers,
         })
     }
@@ -208,7 +210,8 @@ impl Pipeline {
     }
 
     /// Runs `make()`-built workers over every source, writing their output to `sink` in input
-    /// order, and returns the workers (for tools that reduce their state).
+    /// order, and returns the workers (for tools that reduce their state). With `flush_each`
+    /// (stdout is a terminal) or `--line-buffered`, `sink` is flushed after every block.
     ///
     /// A source that cannot be read is reported and counted (`files_failed`) and the run goes
     /// on (exit status 1 at the end), unless `--strict`. Errors returned by a worker, and
@@ -237,7 +240,7 @@ impl Pipeline {
         let mut writer = OrderedWriter {
             sink,
             rejects: rejects.as_mut(),
-            flush_each,
+            flush_each: flush_each || self.line_buffered,
         };
         let states = if self.threads <= 1 {
             self.run_sequential(&sources.sources, &names, &make, &mut writer)?
@@ -298,6 +301,13 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Opens a source as blocks; live stdin hands out lines as they arrive.
+    fn chunker(&self, source: &Source) -> io::Result<Chunker<Box<dyn Read + Send>>> {
+        let reader = input::open(source)?;
+        let live = input::is_live(source);
+        Ok(Chunker::new(reader, self.block_size, self.rule).eager(live))
+    }
+
     fn count_block(&self, block: &Block) {
         self.counters.lines_in.add(block.lines);
         self.counters.bytes_in.add(block.data.len() as u64);
@@ -316,8 +326,8 @@ impl Pipeline {
     {
         let mut state = make()?;
         for (source, name) in sources.iter().zip(names) {
-            let mut chunker = match input::open(source) {
-                Ok(r) => Chunker::new(r, self.block_size, self.rule),
+            let mut chunker = match self.chunker(source) {
+                Ok(c) => c,
                 Err(e) => {
                     self.source_failed(name, e)?;
                     continue;
@@ -425,8 +435,8 @@ impl Pipeline {
             return;
         }
         let name = &names[0];
-        let mut chunker = match input::open(&sources[0]) {
-            Ok(r) => Chunker::new(r, self.block_size, self.rule),
+        let mut chunker = match self.chunker(&sources[0]) {
+            Ok(c) => c,
             Err(e) => return shared.check(self.source_failed(name, e)),
         };
         self.counters.files.add(1);
@@ -516,8 +526,8 @@ impl Pipeline {
         tx: &Sender<Out>,
         shared: &Shared,
     ) -> anyhow::Result<Option<Spill>> {
-        let mut chunker = match input::open(source) {
-            Ok(r) => Chunker::new(r, self.block_size, self.rule),
+        let mut chunker = match self.chunker(source) {
+            Ok(c) => c,
             Err(e) => {
                 self.source_failed(name, e)?;
                 return Ok(None);
