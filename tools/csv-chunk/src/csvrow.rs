@@ -1,0 +1,117 @@
+//! CSV rows per RFC 4180: fields quoted only where needed, quotes doubled, `\n` row ends.
+//!
+//! A field is quoted when it holds the delimiter, a quote, CR or LF, or when its text equals
+//! the null marker (`--null`, empty by default). That last rule keeps null and the empty
+//! string apart, as PostgreSQL's CSV COPY does: null is an unquoted empty field, the empty
+//! string is `""`.
+
+use onebox::record::Value;
+
+/// How fields are written.
+#[derive(Clone, Debug)]
+pub struct CsvStyle {
+    pub delimiter: u8,
+    /// Text written, unquoted, for a null or missing value.
+    pub null: Vec<u8>,
+}
+
+impl CsvStyle {
+    /// Whether `text` must be quoted.
+    #[inline]
+    fn needs_quotes(&self, text: &[u8]) -> bool {
+        text == self.null.as_slice()
+            || text
+                .iter()
+                .any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r')
+    }
+
+    /// Appends one non-null field.
+    pub fn text(&self, text: &[u8], out: &mut Vec<u8>) {
+        if !self.needs_quotes(text) {
+            out.extend_from_slice(text);
+            return;
+        }
+        out.push(b'"');
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'"', text) {
+            out.extend_from_slice(&text[start..=i]);
+            out.push(b'"');
+            start = i + 1;
+        }
+        out.extend_from_slice(&text[start..]);
+        out.push(b'"');
+    }
+
+    /// Appends one field for a record value: null and missing become the null marker; strings
+    /// decoded, numbers and booleans as written, objects and arrays as compact JSON.
+    pub fn value(&self, value: &Value<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+        if value.is_null() {
+            out.extend_from_slice(&self.null);
+            return;
+        }
+        match value.as_plain() {
+            Some(text) => self.text(text, out),
+            None => {
+                scratch.clear();
+                value.write_text(scratch);
+                self.text(scratch, out);
+            }
+        }
+    }
+
+    /// The header row for `names`.
+    pub fn header<S: AsRef<[u8]>>(&self, names: &[S]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            self.text(name.as_ref(), &mut out);
+        }
+        out.push(b'\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(style: &CsvStyle, text: &str) -> String {
+        let mut out = Vec::new();
+        style.text(text.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quotes_only_where_needed() {
+        let style = CsvStyle {
+            delimiter: b',',
+            null: Vec::new(),
+        };
+        assert_eq!(field(&style, "plain"), "plain");
+        assert_eq!(field(&style, "a,b"), "\"a,b\"");
+        assert_eq!(field(&style, "say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field(&style, "two\nlines"), "\"two\nlines\"");
+        assert_eq!(field(&style, "cr\r"), "\"cr\r\"");
+        assert_eq!(field(&style, "tab\there"), "tab\there");
+        assert_eq!(field(&style, ""), "\"\"", "empty string differs from null");
+        let tsvish = CsvStyle {
+            delimiter: b'\t',
+            null: b"\\N".to_vec(),
+        };
+        assert_eq!(field(&tsvish, "tab\there"), "\"tab\there\"");
+        assert_eq!(field(&tsvish, "a,b"), "a,b");
+        assert_eq!(field(&tsvish, ""), "");
+        assert_eq!(field(&tsvish, "\\N"), "\"\\N\"");
+    }
+
+    #[test]
+    fn header_row() {
+        let style = CsvStyle {
+            delimiter: b',',
+            null: Vec::new(),
+        };
+        assert_eq!(style.header(&["a", "b,c"]), b"a,\"b,c\"\n");
+    }
+}
