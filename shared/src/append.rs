@@ -94,6 +94,26 @@ impl Appender {
         out.push(b'\n');
     }
 
+    /// Renders all new fields (values already encoded for `format`, `None` for null) as one
+    /// suffix for [`Appending::end_with`]: for values reused by many records.
+    pub fn suffix(&self, format: Format, values: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, value) in self.json_keys.iter().zip(values) {
+            match format {
+                Format::Ndjson => {
+                    out.push(b',');
+                    out.extend_from_slice(key);
+                    out.extend_from_slice(value.unwrap_or(b"null"));
+                }
+                Format::Tsv => {
+                    out.push(b'\t');
+                    out.extend_from_slice(value.unwrap_or(b""));
+                }
+            }
+        }
+        out
+    }
+
     /// Starts writing `record` into `out`: its own fields now, the new ones through the
     /// returned [`Appending`]. `record` must be valid for its format (read it with a
     /// [`crate::record::FieldReader`] first), and [`Appender::check`] must have passed.
@@ -177,6 +197,18 @@ impl Appending<'_> {
             Format::Tsv => tsv::escape_into(value, self.out),
         }
         self
+    }
+
+    /// Writes every new field at once from a suffix made by [`Appender::suffix`] for this
+    /// output format, and ends the record. Call it before any other field.
+    pub fn end_with(self, suffix: &[u8]) {
+        debug_assert_eq!(self.next, 0);
+        let skip = usize::from(self.first && self.format == Format::Ndjson && !suffix.is_empty());
+        self.out.extend_from_slice(&suffix[skip..]);
+        if self.format == Format::Ndjson {
+            self.out.push(b'}');
+        }
+        self.out.push(b'\n');
     }
 
     /// Ends the record; fields not given are written as null.
@@ -346,6 +378,27 @@ mod tests {
             write(&a, &h, r#"{"a":{"b":[]} }"#, &[None, None]),
             "{\"a\":{\"b\":[]},\"g_x\":null,\"g_y\":null}\n"
         );
+    }
+
+    #[test]
+    fn suffixes_fit_empty_and_full_objects() {
+        let a = Appender::new(&["k", "v"], None);
+        let suffix = a.suffix(Format::Ndjson, &[Some(b"1"), None]);
+        let h = hdr("{}");
+        for (line, want) in [
+            ("{}", "{\"k\":1,\"v\":null}\n"),
+            ("{\"a\":0}", "{\"a\":0,\"k\":1,\"v\":null}\n"),
+        ] {
+            let rec = Record {
+                line_no: 1,
+                text: line.as_bytes(),
+                layout: layout(None, &h),
+            };
+            let mut out = Vec::new();
+            a.begin(&rec, &mut out).end_with(&suffix);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+        assert_eq!(a.suffix(Format::Tsv, &[Some(b"x"), None]), b"\tx\t");
     }
 
     #[test]

@@ -30,33 +30,34 @@ pub struct Enricher {
     pub appender: Appender,
 }
 
-/// The fields of one combination of database records, rendered for both output formats.
+/// The new fields for one combination of database records, rendered once for each output
+/// format as a suffix ([`Appender::suffix`]).
 #[derive(Debug, Default)]
 struct Rendered {
-    json: Vec<Option<Box<[u8]>>>,
-    tsv: Vec<Option<Box<[u8]>>>,
+    json: Box<[u8]>,
+    tsv: Box<[u8]>,
 }
 
 impl Enricher {
     /// Renders every field for `ip` (whose records are at `offsets`).
     fn render(&self, ip: IpAddr, offsets: &[usize]) -> anyhow::Result<Rendered> {
-        let mut r = Rendered::default();
         let (mut json, mut tsv) = (Vec::new(), Vec::new());
         for field in &self.fields {
-            let value = self.field_value(ip, offsets, field)?;
-            let (mut j, mut t) = (None, None);
-            if let Some(v) = value {
-                json.clear();
-                tsv.clear();
-                if v.write_json(&mut json) && v.write_tsv(&mut tsv) {
-                    j = Some(json.as_slice().into());
-                    t = Some(tsv.as_slice().into());
-                }
-            }
-            r.json.push(j);
-            r.tsv.push(t);
+            let (mut j, mut t) = (Vec::new(), Vec::new());
+            let ok = match self.field_value(ip, offsets, field)? {
+                Some(v) => v.write_json(&mut j) && v.write_tsv(&mut t),
+                None => false,
+            };
+            json.push(ok.then_some(j));
+            tsv.push(ok.then_some(t));
         }
-        Ok(r)
+        fn refs(v: &[Option<Vec<u8>>]) -> Vec<Option<&[u8]>> {
+            v.iter().map(|x| x.as_deref()).collect()
+        }
+        Ok(Rendered {
+            json: self.appender.suffix(Format::Ndjson, &refs(&json)).into(),
+            tsv: self.appender.suffix(Format::Tsv, &refs(&tsv)).into(),
+        })
     }
 
     /// The field's value from the first database (in `--db` order) whose record holds it.
@@ -165,7 +166,7 @@ impl Worker for EnrichWorker {
                 self.offsets.push(db.offset(ip)?.unwrap_or(NONE));
             }
             t.out += 1;
-            let mut a = e.appender.begin(&rec, &mut out.data);
+            let a = e.appender.begin(&rec, &mut out.data);
             if self.offsets.iter().all(|&o| o == NONE) {
                 t.not_found += 1;
                 a.end();
@@ -188,17 +189,11 @@ impl Worker for EnrichWorker {
                     }
                 }
             };
-            let values = match a.format() {
+            let suffix = match a.format() {
                 Format::Ndjson => &rendered.json,
                 Format::Tsv => &rendered.tsv,
             };
-            for v in values {
-                match v {
-                    Some(bytes) => a.encoded(bytes),
-                    None => a.null(),
-                };
-            }
-            a.end();
+            a.end_with(suffix);
             Ok(())
         });
         out.tally("records_out", t.out);

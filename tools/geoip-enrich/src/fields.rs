@@ -119,7 +119,8 @@ pub fn named(name: &str, prefix: &str, langs: &[String]) -> Result<Field, String
     })
 }
 
-/// Compiles `--add NAME=path` (the name is used as given, without the prefix).
+/// Compiles `--add NAME=path` (the name is used as given, without the prefix). An empty path
+/// adds the whole record.
 pub fn added(spec: &str) -> Result<Field, String> {
     let Some((name, path)) = spec.split_once('=') else {
         return Err(format!("--add '{spec}': expected NAME=path.in.record"));
@@ -127,9 +128,14 @@ pub fn added(spec: &str) -> Result<Field, String> {
     if name.is_empty() {
         return Err(format!("--add '{spec}': empty NAME"));
     }
+    let path = if path.is_empty() {
+        Vec::new()
+    } else {
+        parse_path(path).map_err(|e| format!("--add '{spec}': {e}"))?
+    };
     Ok(Field {
         name: name.to_string(),
-        paths: vec![parse_path(path).map_err(|e| format!("--add '{spec}': {e}"))?],
+        paths: vec![path],
     })
 }
 

@@ -41,7 +41,8 @@ timezone, asn, as_org, isp, org. Names follow --lang (a list: the first language
 Each field comes from the first --db whose record holds it. Without --fields the databases'
 types choose: City: country_iso, subdivision_iso, city, lat, lon; Country: country_iso; ASN:
 asn, as_org; ISP: asn, as_org, isp, org. --add NAME=path reaches any other value
-(--add region=subdivisions.0.iso_code; numbers index arrays, -1 is the last element).
+(--add region=subdivisions.0.iso_code; numbers index arrays, -1 is the last element; an
+empty path, --add geo=, adds the whole record as JSON).
 
 Databases are memory-mapped once and shared by all threads (the page cache holds one copy), and
 checked before any input is read: a missing, truncated or corrupt file is one error line and

@@ -1,0 +1,421 @@
+//! The look-up table: read once (TSV, CSV or NDJSON, gzip allowed) into a hash map from key
+//! text to the new fields, pre-rendered for both output formats, so a hit costs one hash
+//! probe and one copy.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hashbrown::hash_map::Entry;
+use hashbrown::HashMap;
+use onebox::append::{encode_str, Appender};
+use onebox::input::{self, Source};
+use onebox::json;
+use onebox::record::{FieldReader, Format, Layout, Record, Value};
+use onebox::tsv;
+
+/// The table's file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    Tsv,
+    Csv,
+    Ndjson,
+}
+
+/// What to do with a key seen twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicates {
+    Error,
+    First,
+    Last,
+}
+
+/// How to read the table.
+pub struct Spec<'a> {
+    pub path: &'a Path,
+    pub format: Option<TableFormat>,
+    pub key: &'a str,
+    /// Columns to add; empty means every column but the key.
+    pub add: &'a [String],
+    pub prefix: &'a str,
+    pub duplicates: Duplicates,
+}
+
+/// The loaded table.
+pub struct Table {
+    pub appender: Appender,
+    /// Key text -> (row's line number, index into `suffixes`).
+    map: HashMap<Box<[u8]>, (u64, u32)>,
+    /// Per row: the NDJSON suffix then the TSV suffix (see [`Appender::suffix`]).
+    suffixes: Vec<(Box<[u8]>, Box<[u8]>)>,
+    miss: (Vec<u8>, Vec<u8>),
+}
+
+impl Table {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The suffix to append for `key` in `format`, if the table has it.
+    #[inline]
+    pub fn get(&self, key: &[u8], format: Format) -> Option<&[u8]> {
+        let &(_, i) = self.map.get(key)?;
+        let (j, t) = &self.suffixes[i as usize];
+        Some(match format {
+            Format::Ndjson => j,
+            Format::Tsv => t,
+        })
+    }
+
+    /// The suffix for a miss (all fields null).
+    pub fn miss(&self, format: Format) -> &[u8] {
+        match format {
+            Format::Ndjson => &self.miss.0,
+            Format::Tsv => &self.miss.1,
+        }
+    }
+}
+
+/// Reads the table; errors name the file (and line, for bad rows and duplicate keys).
+pub fn load(spec: &Spec<'_>, output: Option<Format>) -> anyhow::Result<Table> {
+    let name = spec.path.display().to_string();
+    let reader = input::open(&Source::Path(PathBuf::from(spec.path)))
+        .with_context(|| format!("--table {name}"))?;
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let format = match spec.format.or_else(|| format_from_name(spec.path)) {
+        Some(f) => f,
+        None => sniff(&mut reader).with_context(|| format!("--table {name}"))?,
+    };
+    let mut loader = Loader {
+        spec,
+        name: &name,
+        builder: None,
+    };
+    match format {
+        TableFormat::Tsv => loader.tsv(reader),
+        TableFormat::Csv => loader.csv(reader),
+        TableFormat::Ndjson => loader.ndjson(reader),
+    }?;
+    loader.finish(output)
+}
+
+fn format_from_name(path: &Path) -> Option<TableFormat> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let ext = name.rsplit_once('.')?.1;
+    match ext {
+        "tsv" | "tab" => Some(TableFormat::Tsv),
+        "csv" => Some(TableFormat::Csv),
+        "ndjson" | "jsonl" | "json" => Some(TableFormat::Ndjson),
+        _ => None,
+    }
+}
+
+/// `{` first means NDJSON, anything else TSV.
+fn sniff(reader: &mut impl BufRead) -> std::io::Result<TableFormat> {
+    let head = reader.fill_buf()?;
+    let first = head.iter().find(|c| !c.is_ascii_whitespace());
+    Ok(if first == Some(&b'{') {
+        TableFormat::Ndjson
+    } else {
+        TableFormat::Tsv
+    })
+}
+
+/// Rows collected so far, with the column layout known once the header is read.
+struct Builder {
+    names: Vec<String>,
+    map: HashMap<Box<[u8]>, (u64, u32)>,
+    suffixes: Vec<(Box<[u8]>, Box<[u8]>)>,
+    appender: Appender,
+}
+
+struct Loader<'s> {
+    spec: &'s Spec<'s>,
+    name: &'s str,
+    builder: Option<Builder>,
+}
+
+impl Loader<'_> {
+    fn start(&mut self, columns: &[String]) -> anyhow::Result<()> {
+        let names: Vec<String> = if self.spec.add.is_empty() {
+            columns
+                .iter()
+                .filter(|c| *c != self.spec.key)
+                .cloned()
+                .collect()
+        } else {
+            self.spec.add.to_vec()
+        };
+        let out: Vec<String> = names
+            .iter()
+            .map(|n| format!("{}{n}", self.spec.prefix))
+            .collect();
+        self.builder = Some(Builder {
+            appender: Appender::new(&out, None),
+            names,
+            map: HashMap::new(),
+            suffixes: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Index of each wanted column in `columns` (key first).
+    fn positions(&self, columns: &[String]) -> anyhow::Result<Vec<usize>> {
+        let b = self.builder.as_ref().expect("started");
+        std::iter::once(self.spec.key)
+            .chain(b.names.iter().map(String::as_str))
+            .map(|want| {
+                columns.iter().position(|c| c == want).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--table {}: no column '{want}' (columns: {})",
+                        self.name,
+                        columns.join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a row: its key text and its values as (JSON, TSV) encodings, `None` for null.
+    fn row(
+        &mut self,
+        line: u64,
+        key: &[u8],
+        values: &[Option<(Vec<u8>, Vec<u8>)>],
+    ) -> anyhow::Result<()> {
+        let b = self.builder.as_mut().expect("started");
+        let json: Vec<Option<&[u8]>> = values
+            .iter()
+            .map(|v| v.as_ref().map(|v| &v.0[..]))
+            .collect();
+        let tsv: Vec<Option<&[u8]>> = values
+            .iter()
+            .map(|v| v.as_ref().map(|v| &v.1[..]))
+            .collect();
+        let suffix = (
+            b.appender.suffix(Format::Ndjson, &json).into_boxed_slice(),
+            b.appender.suffix(Format::Tsv, &tsv).into_boxed_slice(),
+        );
+        match b.map.entry(key.into()) {
+            Entry::Vacant(v) => {
+                v.insert((line, b.suffixes.len() as u32));
+                b.suffixes.push(suffix);
+            }
+            Entry::Occupied(mut o) => match self.spec.duplicates {
+                Duplicates::First => {}
+                Duplicates::Last => {
+                    let i = o.get().1 as usize;
+                    b.suffixes[i] = suffix;
+                    o.get_mut().0 = line;
+                }
+                Duplicates::Error => anyhow::bail!(
+                    "--table {}: duplicate key \"{}\" (lines {} and {}); use --first or --last",
+                    self.name,
+                    String::from_utf8_lossy(key),
+                    o.get().0,
+                    line
+                ),
+            },
+        }
+        Ok(())
+    }
+
+    fn tsv(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
+        let mut positions = Vec::new();
+        let mut width = 0;
+        let mut text = Vec::new();
+        let mut values = Vec::new();
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = line.with_context(|| format!("--table {}", self.name))?;
+            let line = onebox::chunk::trim_cr(&line);
+            let line_no = i as u64 + 1;
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            if self.builder.is_none() {
+                let columns: Vec<String> = tsv::cells(line)
+                    .map(|c| {
+                        text.clear();
+                        tsv::unescape_into(c, &mut text);
+                        String::from_utf8_lossy(&text).into_owned()
+                    })
+                    .collect();
+                self.start(&columns)?;
+                positions = self.positions(&columns)?;
+                width = columns.len();
+                continue;
+            }
+            let cells: Vec<&[u8]> = tsv::cells(line).collect();
+            if cells.len() != width {
+                anyhow::bail!(
+                    "--table {}:{line_no}: {} cells where the header has {width}",
+                    self.name,
+                    cells.len()
+                );
+            }
+            let key = cells[positions[0]];
+            values.clear();
+            for &p in &positions[1..] {
+                let cell = cells[p];
+                values.push((!cell.is_empty()).then(|| {
+                    text.clear();
+                    tsv::unescape_into(cell, &mut text);
+                    let mut j = Vec::new();
+                    json::write_string(&text, &mut j);
+                    (j, cell.to_vec())
+                }));
+            }
+            text.clear();
+            tsv::unescape_into(key, &mut text);
+            let key = std::mem::take(&mut text);
+            self.row(line_no, &key, &values)?;
+            text = key;
+        }
+        Ok(())
+    }
+
+    fn csv(&mut self, reader: impl Read) -> anyhow::Result<()> {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(reader);
+        let columns: Vec<String> = csv
+            .headers()
+            .with_context(|| format!("--table {}", self.name))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        self.start(&columns)?;
+        let positions = self.positions(&columns)?;
+        let mut record = csv::ByteRecord::new();
+        let mut values = Vec::new();
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => anyhow::bail!("--table {}: {e}", self.name),
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            values.clear();
+            for &p in &positions[1..] {
+                let cell = &record[p];
+                values.push((!cell.is_empty()).then(|| {
+                    let (mut j, mut t) = (Vec::new(), Vec::new());
+                    encode_str(cell, Format::Ndjson, &mut j);
+                    encode_str(cell, Format::Tsv, &mut t);
+                    (j, t)
+                }));
+            }
+            let key = record[positions[0]].to_vec();
+            self.row(line, &key, &values)?;
+        }
+        Ok(())
+    }
+
+    fn ndjson(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
+        let mut fields: Option<FieldReader> = None;
+        let mut values = Vec::new();
+        let mut text = Vec::new();
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = line.with_context(|| format!("--table {}", self.name))?;
+            let line = onebox::chunk::trim_cr(&line);
+            let line_no = i as u64 + 1;
+            if line.trim_ascii().is_empty() || line[0] == b'#' {
+                continue;
+            }
+            if fields.is_none() {
+                let columns = top_level_keys(line)
+                    .map_err(|e| anyhow::anyhow!("--table {}:{line_no}: {e}", self.name))?;
+                self.start(&columns)?;
+                let b = self.builder.as_ref().expect("started");
+                // Dotted paths reach nested members; a top-level name with a dot is quoted.
+                let paths: Vec<String> = std::iter::once(self.spec.key)
+                    .chain(b.names.iter().map(String::as_str))
+                    .map(|n| {
+                        if n.contains('.') && columns.iter().any(|c| c == n) {
+                            format!("\"{n}\"")
+                        } else {
+                            n.to_string()
+                        }
+                    })
+                    .collect();
+                fields = Some(
+                    FieldReader::new(&paths)
+                        .map_err(|e| anyhow::anyhow!("--table {}: {e}", self.name))?,
+                );
+            }
+            let rec = Record {
+                line_no,
+                text: line,
+                layout: Layout::Ndjson,
+            };
+            let mut vals: Vec<Value<'_>> = Vec::new();
+            fields
+                .as_mut()
+                .expect("set")
+                .read(&rec, &mut vals)
+                .map_err(|reason| anyhow::anyhow!("--table {}:{line_no}: {reason}", self.name))?;
+            if vals[0].is_null() {
+                anyhow::bail!(
+                    "--table {}:{line_no}: no key '{}'",
+                    self.name,
+                    self.spec.key
+                );
+            }
+            values.clear();
+            for v in &vals[1..] {
+                values.push(match v {
+                    Value::Json(j) if !v.is_null() => {
+                        let mut js = Vec::new();
+                        j.write_json(&mut js);
+                        text.clear();
+                        v.write_text(&mut text);
+                        let mut t = Vec::new();
+                        tsv::escape_into(&text, &mut t);
+                        Some((js, t))
+                    }
+                    _ => None,
+                });
+            }
+            text.clear();
+            vals[0].write_text(&mut text);
+            let key = std::mem::take(&mut text);
+            self.row(line_no, &key, &values)?;
+            text = key;
+        }
+        Ok(())
+    }
+
+    fn finish(self, output: Option<Format>) -> anyhow::Result<Table> {
+        let Some(b) = self.builder else {
+            anyhow::bail!("--table {}: empty table (no header or rows)", self.name);
+        };
+        let out_names = b.appender.names().to_vec();
+        let appender = Appender::new(&out_names, output);
+        let nulls = vec![None; out_names.len()];
+        let miss = (
+            appender.suffix(Format::Ndjson, &nulls),
+            appender.suffix(Format::Tsv, &nulls),
+        );
+        Ok(Table {
+            appender,
+            map: b.map,
+            suffixes: b.suffixes,
+            miss,
+        })
+    }
+}
+
+/// The top-level member names of a JSON object line, in order.
+fn top_level_keys(line: &[u8]) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("invalid JSON ({e})"))?;
+    match v {
+        serde_json::Value::Object(m) => Ok(m.keys().cloned().collect()),
+        _ => Err("not a JSON object".into()),
+    }
+}
