@@ -5,6 +5,8 @@
 //! `scripts/test.sh` does); they are found beside the test executable's `deps/` directory, so
 //! `CARGO_TARGET_DIR` and `--release` work unchanged.
 
+pub mod mmdb;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -114,5 +116,8 @@ pub fn assert_lines_accounted(stats: &serde_json::Value, kept: &str) {
         + sum_prefix("filtered_")
         + sum_prefix("rejected_")
         + sum_prefix("skipped_");
-    assert_eq!(lines_in, accounted, "lines_in != {kept} + filtered + rejected + skipped in {stats}");
+    assert_eq!(
+        lines_in, accounted,
+        "lines_in != {kept} + filtered + rejected + skipped in {stats}"
+    );
 }
