@@ -41,13 +41,16 @@ pub struct Spec<'a> {
     pub duplicates: Duplicates,
 }
 
+/// A row's fields as suffixes for NDJSON and for TSV output.
+type Suffixes = (Box<[u8]>, Box<[u8]>);
+
 /// The loaded table.
 pub struct Table {
     pub appender: Appender,
     /// Key text -> (row's line number, index into `suffixes`).
     map: HashMap<Box<[u8]>, (u64, u32)>,
     /// Per row: the NDJSON suffix then the TSV suffix (see [`Appender::suffix`]).
-    suffixes: Vec<(Box<[u8]>, Box<[u8]>)>,
+    suffixes: Vec<Suffixes>,
     miss: (Vec<u8>, Vec<u8>),
 }
 
@@ -130,7 +133,7 @@ fn sniff(reader: &mut impl BufRead) -> std::io::Result<TableFormat> {
 struct Builder {
     names: Vec<String>,
     map: HashMap<Box<[u8]>, (u64, u32)>,
-    suffixes: Vec<(Box<[u8]>, Box<[u8]>)>,
+    suffixes: Vec<Suffixes>,
     appender: Appender,
 }
 
