@@ -76,21 +76,24 @@ impl FileWriter {
             let temp = temp_name(&meta.path);
             let file =
                 File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
-            let mut f = OpenFile {
-                temp,
-                file,
-                crc: Crc::new(),
-                size: 0,
-            };
-            if self.gzip {
-                f.put(&gz::HEADER)?;
-            }
-            self.open.insert(meta.file, f);
+            // Tracked before the first write, so a failing write still removes it.
+            self.open.insert(
+                meta.file,
+                OpenFile {
+                    temp,
+                    file,
+                    crc: Crc::new(),
+                    size: 0,
+                },
+            );
         }
         let f = self
             .open
             .get_mut(&meta.file)
             .context("internal error: a piece for a file that is not open")?;
+        if meta.first && self.gzip {
+            f.put(&gz::HEADER)?;
+        }
         f.put(&piece.data)?;
         f.crc.combine(&piece.crc);
         if meta.last {
