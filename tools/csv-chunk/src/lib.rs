@@ -61,7 +61,7 @@ Strings are decoded, numbers and booleans written as they are, objects and array
 
 --by values are made safe for file names: ASCII letters, digits and _-.+=@ are kept, any other
 byte becomes _, no name starts with . or holds .., names are cut at 64 bytes, and a value that
-had to change gets a hash suffix so distinct values stay distinct (a/b -> a_b-1c3a5e07). An
+had to change gets a hash suffix so distinct values stay distinct (a/b -> a_b-3a8e75c1). An
 empty, null or missing value is the family _.
 
 Each file is written as NAME.tmp.<pid> beside its final name and renamed when complete. Only then
@@ -159,7 +159,8 @@ pub struct Args {
     #[arg(long, overrides_with = "header")]
     pub no_header: bool,
 
-    /// Text written for null and missing values (e.g. '\N').
+    /// Text written for null and missing values (e.g. '\N'). (Not --null: that is -0, for
+    /// --files-from lists.)
     #[arg(long, value_name = "STR", default_value = "")]
     pub null_as: String,
 
