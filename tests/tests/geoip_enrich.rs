@@ -648,3 +648,54 @@ fn conformance_maxmind_test_databases_match_their_source_json() {
         base.display()
     );
 }
+
+/// The fixture databases cover the CloudFront generator's viewer networks with the same
+/// attributes (checked against scripts/gen/src/cloudfront.rs when it is there).
+#[test]
+fn fixture_networks_match_the_generator() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gen/src/cloudfront.rs");
+    let Ok(text) = std::fs::read_to_string(&src) else {
+        return;
+    };
+    // The table between `pub const NETWORKS` and `];`, one `net(...)` call per network,
+    // however rustfmt wraps it.
+    let Some(table) = text
+        .split_once("pub const NETWORKS")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .map(|(t, _)| t)
+    else {
+        panic!("no NETWORKS table in {}", src.display());
+    };
+    let gen: Vec<Vec<String>> = table
+        .split("net(")
+        .skip(1)
+        .map(|call| {
+            call.split_once(')')
+                .unwrap()
+                .0
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').replace('_', ""))
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .collect();
+    let ours: Vec<Vec<String>> = mmdb::NETWORKS
+        .iter()
+        .map(|n| {
+            vec![
+                n.cidr.to_string(),
+                n.continent.to_string(),
+                n.country.to_string(),
+                n.city.to_string(),
+                n.asn.to_string(),
+                n.org.to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        gen,
+        "tests/src/mmdb.rs NETWORKS must follow {}",
+        src.display()
+    );
+}
