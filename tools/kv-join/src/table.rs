@@ -422,3 +422,66 @@ fn top_level_keys(line: &[u8]) -> Result<Vec<String>, String> {
         _ => Err("not a JSON object".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(name: &str, text: &str, add: &[String], dup: Duplicates) -> anyhow::Result<Table> {
+        let dir = std::env::temp_dir().join(format!("kv-join-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        let spec = Spec {
+            path: &path,
+            format: None,
+            key: "id",
+            add,
+            prefix: "",
+            duplicates: dup,
+        };
+        load(&spec, None)
+    }
+
+    #[test]
+    fn formats_come_from_names() {
+        assert_eq!(
+            format_from_name(Path::new("a.CSV.gz")),
+            Some(TableFormat::Csv)
+        );
+        assert_eq!(
+            format_from_name(Path::new("a.jsonl")),
+            Some(TableFormat::Ndjson)
+        );
+        assert_eq!(format_from_name(Path::new("table")), None);
+    }
+
+    #[test]
+    fn rows_render_once_for_both_formats() {
+        let t = load_str("t", "id\tv\tw\na\tx\\ty\t\n", &[], Duplicates::Error).unwrap();
+        assert_eq!(
+            t.get(b"a", Format::Ndjson).unwrap(),
+            b",\"v\":\"x\\ty\",\"w\":null"
+        );
+        assert_eq!(t.get(b"a", Format::Tsv).unwrap(), b"\tx\\ty\t");
+        assert_eq!(t.miss(Format::Tsv), b"\t\t");
+        assert!(t.get(b"b", Format::Tsv).is_none());
+    }
+
+    #[test]
+    fn duplicates_follow_the_policy() {
+        let text = "{\"id\":1,\"v\":1}\n{\"id\":1,\"v\":2}\n";
+        let err = load_str("d.ndjson", text, &[], Duplicates::Error)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("duplicate key \"1\" (lines 1 and 2)"),
+            "{err}"
+        );
+        let last = load_str("d.ndjson", text, &[], Duplicates::Last).unwrap();
+        assert_eq!(last.get(b"1", Format::Ndjson).unwrap(), b",\"v\":2");
+        let first = load_str("d.ndjson", text, &[], Duplicates::First).unwrap();
+        assert_eq!(first.get(b"1", Format::Ndjson).unwrap(), b",\"v\":1");
+    }
+}
