@@ -47,6 +47,46 @@ pub struct Block {
     pub header: Option<Arc<Header>>,
 }
 
+/// Recycled buffers, so a long run does not allocate (and page-fault in) a fresh MiB buffer
+/// for every block. Bounded: at most `keep` buffers wait here; the rest are freed.
+#[derive(Clone)]
+pub struct BufferPool {
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+    rx: crossbeam_channel::Receiver<Vec<u8>>,
+    /// Buffers that grew past this (a giant line) are freed, not kept.
+    max_capacity: usize,
+}
+
+impl BufferPool {
+    pub fn new(keep: usize, max_capacity: usize) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded(keep);
+        BufferPool {
+            tx,
+            rx,
+            max_capacity,
+        }
+    }
+
+    /// An empty buffer with room for at least `capacity` bytes.
+    pub fn get(&self, capacity: usize) -> Vec<u8> {
+        match self.rx.try_recv() {
+            Ok(mut buf) => {
+                buf.clear();
+                buf.reserve(capacity);
+                buf
+            }
+            Err(_) => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Gives a buffer back for reuse.
+    pub fn put(&self, buf: Vec<u8>) {
+        if buf.capacity() > 0 && buf.capacity() <= self.max_capacity {
+            let _ = self.tx.try_send(buf);
+        }
+    }
+}
+
 /// Reads a stream into [`Block`]s.
 pub struct Chunker<R> {
     reader: R,
@@ -60,6 +100,7 @@ pub struct Chunker<R> {
     header_done: bool,
     /// Hand out what a short read brought instead of waiting for a full block (pipes).
     eager: bool,
+    pool: Option<BufferPool>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -74,7 +115,14 @@ impl<R: Read> Chunker<R> {
             header: None,
             header_done: rule == HeaderRule::None,
             eager: false,
+            pool: None,
         }
+    }
+
+    /// Takes block buffers from `pool` (give them back with [`BufferPool::put`]).
+    pub fn pool(mut self, pool: BufferPool) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     /// For a slow live source (`tail -f | tool`): when a read returns less than asked and
@@ -90,7 +138,11 @@ impl<R: Read> Chunker<R> {
         if self.eof && self.carry.is_empty() {
             return Ok(None);
         }
-        let mut buf = Vec::with_capacity(self.block_size.max(self.carry.len() * 2));
+        let capacity = self.block_size.max(self.carry.len() * 2);
+        let mut buf = match &self.pool {
+            Some(pool) => pool.get(capacity),
+            None => Vec::with_capacity(capacity),
+        };
         buf.append(&mut self.carry);
         // Everything before `scanned` is known to hold no newline.
         let mut scanned = 0;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
-use crate::chunk::{self, Block, Chunker, Header, HeaderRule};
+use crate::chunk::{self, Block, BufferPool, Chunker, Header, HeaderRule};
 use crate::cli::{self, RunArgs};
 use crate::counters::{Counters, Publishers};
 use crate::input::{self, Source, Sources};
@@ -82,9 +82,9 @@ pub struct Out {
 }
 
 impl Out {
-    fn new(policy: Arc<RejectPolicy>) -> Out {
+    fn new(policy: Arc<RejectPolicy>, data: Vec<u8>) -> Out {
         Out {
-            data: Vec::new(),
+            data,
             rejects: Vec::new(),
             tallies: Vec::new(),
             policy,
@@ -177,6 +177,9 @@ pub struct Pipeline {
     stats: Option<PathBuf>,
     reject_path: Option<PathBuf>,
     line_buffered: bool,
+    /// Recycled input blocks and output buffers.
+    blocks: BufferPool,
+    outs: BufferPool,
     _publishers: Publishers,
 }
 
@@ -184,11 +187,13 @@ impl Pipeline {
     /// Sets up counters, `--progress`, `--metrics-addr` and `--reject` for `tool`.
     pub fn start(tool: &'static str, args: &RunArgs, rule: HeaderRule) -> anyhow::Result<Self> {
         let counters = Counters::new(tool);
+        let threads = args.thread_count();
+        let block_size = args.block_size as usize;
         let publishers = Publishers::start(&counters, args.progress, args.metrics_addr.as_deref())?;
         Ok(Pipeline {
             counters,
-            threads: args.thread_count(),
-            block_size: args.block_size as usize,
+            threads,
+            block_size,
             rule,
             policy: Arc::new(RejectPolicy {
                 strict: args.strict,
@@ -197,6 +202,8 @@ impl Pipeline {
             stats: args.stats.clone(),
             reject_path: args.reject.clone(),
             line_buffered: args.line_buffered,
+            blocks: BufferPool::new(4 * threads + 4, 4 * block_size),
+            outs: BufferPool::new(4 * threads + 4, 4 * block_size),
             _publishers: publishers,
         })
     }
@@ -241,6 +248,7 @@ impl Pipeline {
             sink,
             rejects: rejects.as_mut(),
             flush_each: flush_each || self.line_buffered,
+            outs: self.outs.clone(),
         };
         let states = if self.threads <= 1 {
             self.run_sequential(&sources.sources, &names, &make, &mut writer)?
@@ -305,7 +313,14 @@ impl Pipeline {
     fn chunker(&self, source: &Source) -> io::Result<Chunker<Box<dyn Read + Send>>> {
         let reader = input::open(source)?;
         let live = input::is_live(source);
-        Ok(Chunker::new(reader, self.block_size, self.rule).eager(live))
+        Ok(Chunker::new(reader, self.block_size, self.rule)
+            .eager(live)
+            .pool(self.blocks.clone()))
+    }
+
+    /// An output for one block, with a recycled buffer.
+    fn new_out(&self) -> Out {
+        Out::new(self.policy.clone(), self.outs.get(0))
     }
 
     fn count_block(&self, block: &Block) {
@@ -344,10 +359,11 @@ impl Pipeline {
                     }
                 };
                 self.count_block(&block);
-                let mut out = Out::new(self.policy.clone());
+                let mut out = self.new_out();
                 state.process(&BlockRef::new(name, &block), &mut out)?;
+                self.blocks.put(block.data);
                 out.publish_tallies(&self.counters);
-                writer.write(&out)?;
+                writer.write(out)?;
             }
         }
         Ok(vec![state])
@@ -488,8 +504,9 @@ impl Pipeline {
             }
             match job {
                 Job::Block { block, tx } => {
-                    let mut out = Out::new(self.policy.clone());
+                    let mut out = self.new_out();
                     let result = state.process(&BlockRef::new(&names[0], &block), &mut out);
+                    self.blocks.put(block.data);
                     out.publish_tallies(&self.counters);
                     match result {
                         Ok(()) => {
@@ -545,15 +562,18 @@ impl Pipeline {
                 }
             };
             self.count_block(&block);
-            let mut out = Out::new(self.policy.clone());
+            let mut out = self.new_out();
             let result = state.process(&BlockRef::new(name, &block), &mut out);
+            self.blocks.put(block.data);
             out.publish_tallies(&self.counters);
             result?;
             if out.is_empty() {
+                self.outs.put(out.data);
                 continue;
             }
             if let Some(sp) = spill.as_mut() {
                 sp.write(&out)?;
+                self.outs.put(out.data);
             } else if shared.head.load(Ordering::Acquire) == idx {
                 if tx.send(out).is_err() {
                     break;
@@ -564,6 +584,7 @@ impl Pipeline {
                     Err(TrySendError::Full(out)) => {
                         let mut sp = Spill::new()?;
                         sp.write(&out)?;
+                        self.outs.put(out.data);
                         spill = Some(sp);
                     }
                     Err(TrySendError::Disconnected(_)) => break,
@@ -623,11 +644,15 @@ struct OrderedWriter<'a> {
     sink: &'a mut dyn Write,
     rejects: Option<&'a mut BufWriter<File>>,
     flush_each: bool,
+    /// Written output buffers go back here for the workers to reuse.
+    outs: BufferPool,
 }
 
 impl OrderedWriter<'_> {
-    fn write(&mut self, out: &Out) -> anyhow::Result<()> {
-        self.write_parts(&out.data, &out.rejects)
+    fn write(&mut self, out: Out) -> anyhow::Result<()> {
+        self.write_parts(&out.data, &out.rejects)?;
+        self.outs.put(out.data);
+        Ok(())
     }
 
     fn write_parts(&mut self, data: &[u8], rejects: &[u8]) -> anyhow::Result<()> {
@@ -647,7 +672,7 @@ impl OrderedWriter<'_> {
         for slot in order_rx {
             head.store(slot.idx, Ordering::Release);
             for out in slot.rx.iter() {
-                self.write(&out)?;
+                self.write(out)?;
             }
             if let Some(spill) = slot.spill_rx.and_then(|rx| rx.try_recv().ok()) {
                 spill.replay(|data, rejects| self.write_parts(data, rejects))?;
