@@ -5,7 +5,13 @@ use std::path::{Path, PathBuf};
 
 /// Every installed tool and its clap command.
 fn tools() -> Vec<clap::Command> {
-    vec![pivot_count::command()]
+    vec![
+        cflog_parse::command(),
+        csv_chunk::command(),
+        geoip_enrich::command(),
+        kv_join::command(),
+        pivot_count::command(),
+    ]
 }
 
 /// Renders one man page.
