@@ -489,3 +489,42 @@ fn conformance_with_public_samples() {
         }
     }
 }
+
+#[test]
+fn headers_stay_in_force_across_blocks_in_every_run_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = log33(0, 1500);
+    text.push_str(&format!("{V}{FIELDS_24}"));
+    for i in 0..1500 {
+        text.push_str(&line24(i));
+    }
+    write(dir.path(), "cat.log", text.as_bytes());
+    write(dir.path(), "copy.log.gz", &gzip(text.as_bytes()));
+    let mut outputs = Vec::new();
+    for (j, inputs) in [
+        ("-j1", "cat.log"),
+        ("-j2", "cat.log"),
+        ("-j2", "cat.log copy.log.gz"),
+    ] {
+        let out = sh(
+            dir.path(),
+            &format!(
+                "cflog-parse {j} --block-size 4K --fields cs_protocol_version,c_port --stats st.json {inputs}"
+            ),
+        );
+        let text = ok_stdout(&out);
+        let st = stats(&dir.path().join("st.json"));
+        assert_lines_accounted(&st, "records_out");
+        assert_eq!(
+            st["records_out"].as_u64().unwrap() % 3000,
+            0,
+            "{j} {inputs}: {st}"
+        );
+        assert!(out.stderr.is_empty(), "{j} {inputs}: no rejects");
+        let first_file: String = text.lines().take(3000).collect::<Vec<_>>().join("\n");
+        outputs.push(first_file);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    assert!(outputs[0].ends_with("{\"cs_protocol_version\":\"HTTP/1.1\",\"c_port\":null}"));
+}

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod list_fields;
 pub mod parse;
 pub mod schema;
+pub mod split;
 pub mod time;
 pub mod worker;
 
@@ -179,11 +180,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.input.files_from.as_deref(),
         args.input.null,
     )?;
-    let pipeline = Pipeline::start(
-        "cflog-parse",
-        &args.run,
-        HeaderRule::LastWithPrefix(b"#Fields:"),
-    )?;
+    // With one thread, or one task per file, a worker sees each file's blocks in order and
+    // follows its #Fields: lines itself. Only one stream cut into blocks for several threads
+    // needs the block reader to hand each block the header in force at its start.
+    let follows_sources = args.run.thread_count() <= 1 || sources.sources.len() != 1;
+    let rule = if follows_sources {
+        HeaderRule::None
+    } else {
+        HeaderRule::LastWithPrefix(b"#Fields:")
+    };
+    let pipeline = Pipeline::start("cflog-parse", &args.run, rule)?;
     let (mut stdout, tty) = onebox::cli::stdout();
     if config.format == Format::Tsv {
         let mut header = Vec::new();
@@ -199,6 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 config.clone(),
                 noted.clone(),
                 records_out.clone(),
+                follows_sources,
             ))
         },
         &mut stdout,

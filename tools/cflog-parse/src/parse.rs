@@ -69,6 +69,9 @@ pub struct Plan {
     sources: Vec<Option<usize>>,
     /// Per extract: the index and kind of the field it runs on.
     extract_sources: Vec<Option<(usize, Kind)>>,
+    /// The last field the filters look at: TABs are located only this far for a line that
+    /// may be dropped.
+    filter_last: usize,
 }
 
 impl Plan {
@@ -93,16 +96,37 @@ impl Plan {
             .iter()
             .map(|ex| pos(&ex.field).map(|i| (i, kind_of(&ex.field))))
             .collect();
+        let (stem, status, method, result_type) = (
+            pos("cs_uri_stem"),
+            pos("sc_status"),
+            pos("cs_method"),
+            pos("x_edge_result_type"),
+        );
+        let f = &config.filters;
+        let filter_last = [
+            stem,
+            status.filter(|_| f.status.is_some()),
+            method.filter(|_| f.methods.is_some()),
+            result_type.filter(|_| f.result_types.is_some()),
+            date.filter(|_| f.needs_time()),
+            time.filter(|_| f.needs_time()),
+            epoch.filter(|_| f.needs_time()),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
         Plan {
             web: columns.is_web_log(),
             width: columns.names.len(),
             date,
             time,
             epoch,
-            stem: pos("cs_uri_stem"),
-            status: pos("sc_status"),
-            method: pos("cs_method"),
-            result_type: pos("x_edge_result_type"),
+            stem,
+            status,
+            method,
+            result_type,
+            filter_last,
             sources,
             extract_sources,
             columns,
@@ -117,8 +141,13 @@ struct Fields<'l> {
 }
 
 impl<'l> Fields<'l> {
+    /// Field `i`; its TABs must have been located (an unlocated field reads as empty).
     #[inline]
     fn get(&self, i: usize) -> &'l [u8] {
+        if i > self.tabs.len() {
+            debug_assert!(false, "field {i} read before its TABs were located");
+            return b"";
+        }
         let start = if i == 0 { 0 } else { self.tabs[i - 1] + 1 };
         let end = self.tabs.get(i).copied().unwrap_or(self.line.len());
         &self.line[start..end]
@@ -136,7 +165,7 @@ pub struct LineParser {
     config: std::sync::Arc<Config>,
     /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
     keys: Vec<Vec<u8>>,
-    tabs: Vec<usize>,
+    tabs: crate::split::Tabs,
     path_scratch: Vec<u8>,
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
@@ -163,7 +192,7 @@ impl LineParser {
         LineParser {
             config,
             keys,
-            tabs: Vec::with_capacity(64),
+            tabs: crate::split::Tabs::default(),
             path_scratch: Vec::new(),
             value_scratch: Vec::new(),
             extract_states,
@@ -181,14 +210,10 @@ impl LineParser {
         }
         // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        self.tabs.clear();
-        self.tabs.extend(memchr::memchr_iter(b'\t', line));
-        let count = self.tabs.len() + 1;
+        let count = self.tabs.start(line, plan.filter_last) + 1;
         if count != plan.width {
             // One extra, empty, trailing field (a trailing TAB) is accepted (DESIGN 8).
-            if count == plan.width + 1 && line.last() == Some(&b'\t') {
-                self.tabs.pop();
-            } else {
+            if count != plan.width + 1 || line.last() != Some(&b'\t') {
                 return Outcome::Rejected("field_count");
             }
         }
@@ -198,42 +223,34 @@ impl LineParser {
         } else {
             &line[..line.len() - 1]
         };
-        let fields = Fields {
-            line,
-            tabs: &self.tabs,
-        };
         let config = &*self.config;
 
-        let wants_stamp = config.filters.needs_time()
-            || config
-                .columns
-                .iter()
-                .any(|c| matches!(c, Column::Timestamp));
-        let stamp: Option<Stamp> = if wants_stamp {
-            let s = match (plan.date, plan.time, plan.epoch) {
-                (Some(d), Some(t), _) => time::from_date_time(fields.get(d), fields.get(t)),
-                (_, _, Some(e)) => time::from_epoch(fields.get(e)),
-                _ => None,
-            };
-            if s.is_none() {
+        // Filters first, on the few fields they need (located by `start`).
+        let fields = Fields {
+            line,
+            tabs: self.tabs.get(),
+        };
+        let mut stamp: Option<Stamp> = None;
+        if config.filters.needs_time() {
+            stamp = stamp_of(plan, &fields);
+            if stamp.is_none() {
                 return Outcome::Rejected("bad_timestamp");
             }
-            s
-        } else {
-            None
-        };
-
+        }
         let stem = fields.value(plan.stem).unwrap_or(b"");
         let path = if config.raw {
             stem
         } else {
             decode_once(stem, &mut self.path_scratch)
         };
+        // Only the fields an active filter reads were located (see Plan::filter_last).
+        let f = &config.filters;
+        let wanted = |on: bool, i: Option<usize>| if on { fields.value(i) } else { None };
         let subject = Subject {
             path,
-            status: fields.value(plan.status).unwrap_or(b""),
-            method: fields.value(plan.method).unwrap_or(b""),
-            result_type: fields.value(plan.result_type).unwrap_or(b""),
+            status: wanted(f.status.is_some(), plan.status).unwrap_or(b""),
+            method: wanted(f.methods.is_some(), plan.method).unwrap_or(b""),
+            result_type: wanted(f.result_types.is_some(), plan.result_type).unwrap_or(b""),
             stamp: stamp.as_ref(),
         };
         if let Some(drop) = config.filters.check(&subject) {
@@ -242,6 +259,24 @@ impl LineParser {
         let event = config.events.classify(path);
         if config.events_only && event.is_none() {
             return Outcome::Dropped(Drop::NoEvent);
+        }
+
+        // A kept line: every field is needed.
+        self.tabs.locate_all(line);
+        let fields = Fields {
+            line,
+            tabs: self.tabs.get(),
+        };
+        if stamp.is_none()
+            && config
+                .columns
+                .iter()
+                .any(|c| matches!(c, Column::Timestamp))
+        {
+            stamp = stamp_of(plan, &fields);
+            if stamp.is_none() {
+                return Outcome::Rejected("bad_timestamp");
+            }
         }
         for ((ex, state), source) in config
             .extracts
@@ -293,6 +328,16 @@ impl LineParser {
             Format::Tsv => b"\n",
         });
         Outcome::Kept
+    }
+}
+
+/// The record's timestamp, from date + time or a v2 epoch column.
+#[inline]
+fn stamp_of(plan: &Plan, fields: &Fields<'_>) -> Option<Stamp> {
+    match (plan.date, plan.time, plan.epoch) {
+        (Some(d), Some(t), _) => time::from_date_time(fields.get(d), fields.get(t)),
+        (_, _, Some(e)) => time::from_epoch(fields.get(e)),
+        _ => None,
     }
 }
 

@@ -22,10 +22,21 @@ pub struct ParseWorker {
     by_header: HashMap<Vec<u8>, usize>,
     noted: Noted,
     records_out: Counter,
+    /// True when this worker is handed every block of a source, in order (see [`crate::run`]):
+    /// it then follows `#Fields:` lines itself from one block to the next, instead of
+    /// relying on the block reader to find them (which costs a search of every block).
+    follows_sources: bool,
+    /// The layout in force at the end of the last block, and its header's line number.
+    carried: (usize, u64),
 }
 
 impl ParseWorker {
-    pub fn new(config: Arc<Config>, noted: Noted, records_out: Counter) -> ParseWorker {
+    pub fn new(
+        config: Arc<Config>,
+        noted: Noted,
+        records_out: Counter,
+        follows_sources: bool,
+    ) -> ParseWorker {
         let standard = Plan::new(Columns::standard(), &config);
         ParseWorker {
             parser: LineParser::new(config),
@@ -33,6 +44,8 @@ impl ParseWorker {
             by_header: HashMap::new(),
             noted,
             records_out,
+            follows_sources,
+            carried: (0, 0),
         }
     }
 
@@ -70,6 +83,7 @@ impl Worker for ParseWorker {
     fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
         let (mut plan, mut header_line) = match block.header {
             Some(h) => (self.plan_for(&h.text), h.line),
+            None if self.follows_sources && block.first_line > 1 => self.carried,
             None => (0, 0),
         };
         let (mut kept, mut blank, mut comment, mut headers) = (0u64, 0u64, 0u64, 0u64);
@@ -105,6 +119,7 @@ impl Worker for ParseWorker {
             }
             Ok(())
         })();
+        self.carried = (plan, header_line);
         self.records_out.add(kept);
         out.tally("skipped_blank", blank);
         out.tally("skipped_comment", comment);
