@@ -91,7 +91,9 @@ impl Worker for ParseWorker {
         let mut noted_here = false;
         let result = (|| {
             for (line_no, line) in block.lines() {
-                if line.iter().all(|&c| c == b' ' || c == b'\t') {
+                // Only spaces make a blank line: a line of TABs is a record with empty fields
+                // (and so, in a log, a malformed one).
+                if line.iter().all(|&c| c == b' ') {
                     blank += 1;
                     continue;
                 }
