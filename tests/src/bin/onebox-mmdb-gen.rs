@@ -6,11 +6,17 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir] = args.as_slice() else {
-        eprintln!(
-            "usage: onebox-mmdb-gen DIR   (writes onebox-City-Test.mmdb and onebox-ASN-Test.mmdb)"
-        );
-        return ExitCode::from(2);
+    let usage = "usage: onebox-mmdb-gen DIR   (writes onebox-City-Test.mmdb and onebox-ASN-Test.mmdb)";
+    let dir = match args.as_slice() {
+        [flag] if flag == "-h" || flag == "--help" => {
+            let _ = writeln!(std::io::stdout().lock(), "{usage}");
+            return ExitCode::SUCCESS;
+        }
+        [dir] if !dir.starts_with('-') => dir,
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
     };
     let dir = std::path::Path::new(dir);
     if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| onebox_tests::mmdb::write_all(dir)) {
