@@ -606,9 +606,14 @@ pub fn write_compact(raw: &[u8], out: &mut Vec<u8>) {
 /// Appends `s` as a JSON string literal. Bytes that are not UTF-8 become U+FFFD.
 pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    match std::str::from_utf8(s) {
-        Ok(text) => escape_str(text, out),
-        Err(_) => escape_str(&String::from_utf8_lossy(s), out),
+    // Fast path: printable ASCII without quotes or backslashes is copied as it is.
+    if s.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\') {
+        out.extend_from_slice(s);
+    } else {
+        match std::str::from_utf8(s) {
+            Ok(text) => escape_str(text, out),
+            Err(_) => escape_str(&String::from_utf8_lossy(s), out),
+        }
     }
     out.push(b'"');
 }
