@@ -607,7 +607,9 @@ pub fn write_compact(raw: &[u8], out: &mut Vec<u8>) {
 pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as it is.
-    if s.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\') {
+    if s.iter()
+        .all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
+    {
         out.extend_from_slice(s);
     } else {
         match std::str::from_utf8(s) {

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: onebox-mmdb-gen DIR   (writes onebox-City-Test.mmdb and onebox-ASN-Test.mmdb)";
+    let usage =
+        "usage: onebox-mmdb-gen DIR   (writes onebox-City-Test.mmdb and onebox-ASN-Test.mmdb)";
     let dir = match args.as_slice() {
         [flag] if flag == "-h" || flag == "--help" => {
             let _ = writeln!(std::io::stdout().lock(), "{usage}");
