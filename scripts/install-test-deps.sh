@@ -11,14 +11,23 @@ done
 
 # Python test peers go in a venv under target/ so the system stays untouched.
 venv=target/test-venv
-want=(maxminddb)
+# Import name and pip requirement of each: maxminddb (the GeoIP peer), moto's S3 server
+# (tests/tests/s3.rs runs it on loopback as the real S3 API the tools talk to), and awscli
+# (scripts/bench-s3.sh compares with it).
+want=(maxminddb:maxminddb moto:"moto[server]" awscli:awscli)
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 missing=()
-for pkg in "${want[@]}"; do
-  "$venv/bin/python" -c "import $pkg" 2>/dev/null || missing+=("$pkg")
+for entry in "${want[@]}"; do
+  module=${entry%%:*}
+  requirement=${entry#*:}
+  "$venv/bin/python" -c "import $module" 2>/dev/null || missing+=("$requirement")
 done
+# moto is importable without its server extra; the tests need the server's executable.
+if [ ! -x "$venv/bin/moto_server" ] && [[ ! " ${missing[*]} " == *" moto[server] "* ]]; then
+  missing+=("moto[server]")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"
 fi

@@ -21,7 +21,8 @@ static FAILED: AtomicBool = AtomicBool::new(false);
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
     /// Input files or directories (walked recursively, sorted); none or `-` reads stdin.
-    /// gzip is recognised by its magic bytes, whatever the name.
+    /// `s3://bucket/key` reads an S3 object, `s3://bucket/prefix/` every object under the
+    /// prefix. gzip is recognised by its magic bytes, whatever the name.
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
@@ -32,6 +33,17 @@ pub struct InputArgs {
     /// Names in --files-from are separated by NUL bytes (as `find -print0` writes).
     #[arg(short = '0', long = "null", requires = "files_from")]
     pub null: bool,
+
+    #[command(flatten)]
+    pub s3: crate::s3::S3Args,
+}
+
+impl InputArgs {
+    /// The sources these flags name (S3 settings applied first, for `s3://` inputs).
+    pub fn sources(&self) -> anyhow::Result<crate::input::Sources> {
+        crate::s3::configure(&self.s3);
+        crate::input::collect(&self.files, self.files_from.as_deref(), self.null)
+    }
 }
 
 /// Run-time behaviour shared by every tool: threads, counters, rejects.

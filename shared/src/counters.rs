@@ -83,6 +83,12 @@ impl Counters {
         named.entry(name.to_string()).or_default().clone()
     }
 
+    /// Publishes an existing counter under `name` (e.g. the process-wide S3 `retries`).
+    pub fn adopt(&self, name: &str, counter: Counter) {
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        named.insert(name.to_string(), counter);
+    }
+
     /// Adds to a counter by name (a map look-up: for per-block, not per-line, use).
     pub fn add(&self, name: &str, n: u64) {
         if n != 0 {

@@ -1,6 +1,8 @@
-//! Sources of input: file arguments, `-` (stdin), `--files-from` lists and directories.
+//! Sources of input: file arguments, `-` (stdin), `--files-from` lists, directories and S3.
 //!
-//! Directories are walked recursively in sorted (bytewise) order so runs are repeatable. Whether
+//! Directories are walked recursively in sorted (bytewise) order so runs are repeatable.
+//! `s3://bucket/key` names one object; `s3://bucket/prefix/` (ending in `/`) lists every
+//! object under the prefix, in key order (see [`crate::s3`]). Whether
 //! a source is gzip is decided by its first two bytes (`1f 8b`), never by its name, so stdin and
 //! oddly named files work; gzip is read with `MultiGzDecoder`, which reads every member of a
 //! concatenated (multi-member) file to the end and reports a truncated or corrupt one as an error.
@@ -14,14 +16,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::s3::{self, S3Uri};
+
 /// Read-buffer size for files and stdin: large reads keep syscalls off the profile.
 const READ_BUFFER: usize = 256 * 1024;
 
-/// One input: stdin or a local file.
+/// One input: stdin, a local file or an S3 object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Stdin,
     Path(PathBuf),
+    S3(S3Uri),
 }
 
 impl Source {
@@ -30,6 +35,7 @@ impl Source {
         match self {
             Source::Stdin => "-".to_string(),
             Source::Path(p) => p.to_string_lossy().into_owned(),
+            Source::S3(uri) => uri.to_string(),
         }
     }
 }
@@ -89,6 +95,10 @@ pub fn collect(
             }
             continue;
         }
+        if let Some(uri) = name.to_str().and_then(S3Uri::parse) {
+            add_s3(uri, &mut out);
+            continue;
+        }
         let path = PathBuf::from(name);
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk_dir(&path, &mut out),
@@ -97,6 +107,32 @@ pub fn collect(
         }
     }
     Ok(out)
+}
+
+/// Adds an S3 object, or every object under an S3 prefix (listing errors are reported as
+/// failed inputs with the others).
+fn add_s3(uri: S3Uri, out: &mut Sources) {
+    if !uri.is_prefix() {
+        out.sources.push(Source::S3(uri));
+        return;
+    }
+    let listed = s3::client().and_then(|s3| s3.list(&uri.bucket, &uri.key, None));
+    match listed {
+        Ok(listing) => out.sources.extend(
+            listing
+                .objects
+                .into_iter()
+                // Zero-byte "folder" markers made by consoles are not inputs.
+                .filter(|o| !o.key.ends_with('/'))
+                .map(|o| {
+                    Source::S3(S3Uri {
+                        bucket: uri.bucket.clone(),
+                        key: o.key,
+                    })
+                }),
+        ),
+        Err(e) => out.errors.push(e),
+    }
 }
 
 /// Splits a file list on newlines (ignoring empty lines and a trailing `\r`) or on NULs.
@@ -162,6 +198,10 @@ pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
             }
             Box::new(file)
         }
+        Source::S3(uri) => {
+            let s3 = s3::client().map_err(|e| io::Error::other(format!("{e:#}")))?;
+            Box::new(s3.open_stream(&uri.bucket, &uri.key))
+        }
     };
     decompress_if_gzip(raw)
 }
@@ -172,7 +212,7 @@ pub fn is_live(source: &Source) -> bool {
     match source {
         // /dev/stdin resolves to what fd 0 is; a regular file is not live.
         Source::Stdin => !fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file()),
-        Source::Path(_) => false,
+        Source::Path(_) | Source::S3(_) => false,
     }
 }
 
@@ -250,7 +290,7 @@ mod tests {
             .iter()
             .map(|s| match s {
                 Source::Path(p) => p.strip_prefix(dir.path()).unwrap().display().to_string(),
-                Source::Stdin => "-".into(),
+                _ => "-".into(),
             })
             .collect();
         assert_eq!(rel, ["a", "b/a", "b/sub/z", "c"]);

@@ -16,6 +16,8 @@ pub mod counters;
 pub mod input;
 pub mod json;
 pub mod par;
+pub mod prefetch;
 pub mod record;
+pub mod s3;
 pub mod size;
 pub mod tsv;

@@ -29,6 +29,8 @@ use crate::chunk::{self, Block, BufferPool, Chunker, Header, HeaderRule};
 use crate::cli::{self, RunArgs};
 use crate::counters::{Counters, Publishers};
 use crate::input::{self, Source, Sources};
+use crate::prefetch::Prefetch;
+use crate::s3;
 
 /// Output pieces a file task may queue before it spills to disk.
 const FILE_QUEUE: usize = 4;
@@ -180,6 +182,8 @@ pub struct Pipeline {
     /// Recycled input blocks and output buffers.
     blocks: BufferPool,
     outs: BufferPool,
+    /// Downloads S3 inputs ahead of the workers, during a run that has any.
+    prefetch: Mutex<Option<Arc<Prefetch>>>,
     _publishers: Publishers,
 }
 
@@ -204,6 +208,7 @@ impl Pipeline {
             line_buffered: args.line_buffered,
             blocks: BufferPool::new(4 * threads + 4, 4 * block_size),
             outs: BufferPool::new(4 * threads + 4, 4 * block_size),
+            prefetch: Mutex::new(None),
             _publishers: publishers,
         })
     }
@@ -244,6 +249,7 @@ impl Pipeline {
             None => None,
         };
         let names: Vec<String> = sources.sources.iter().map(Source::display_name).collect();
+        let _prefetch = self.start_prefetch(&sources.sources)?;
         let mut writer = OrderedWriter {
             sink,
             rejects: rejects.as_mut(),
@@ -260,6 +266,44 @@ impl Pipeline {
             r.flush().context("writing --reject file")?;
         }
         Ok(states)
+    }
+
+    /// With S3 inputs: publishes the S3 counters and starts downloading ahead. The returned
+    /// guard stops the prefetch when the run ends.
+    fn start_prefetch(&self, sources: &[Source]) -> anyhow::Result<Option<PrefetchGuard<'_>>> {
+        let objects: Vec<s3::S3Uri> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::S3(uri) => Some(uri.clone()),
+                _ => None,
+            })
+            .collect();
+        if objects.is_empty() {
+            return Ok(None);
+        }
+        let stats = s3::stats();
+        self.counters.adopt("retries", stats.retries.clone());
+        self.counters.adopt("s3_requests", stats.requests.clone());
+        self.counters
+            .adopt("s3_bytes_downloaded", stats.bytes_downloaded.clone());
+        let prefetch = Prefetch::start(objects)?;
+        *self.prefetch.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(prefetch));
+        Ok(Some(PrefetchGuard(&self.prefetch)))
+    }
+
+    /// Opens a source: S3 objects through the prefetch pool when one runs.
+    fn open(&self, source: &Source) -> io::Result<Box<dyn Read + Send>> {
+        if let Source::S3(uri) = source {
+            let prefetch = self
+                .prefetch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(p) = prefetch {
+                return input::decompress_if_gzip(p.open(uri)?);
+            }
+        }
+        input::open(source)
     }
 
     /// Writes `--stats`, and a one-line summary of rejected lines on stderr.
@@ -311,7 +355,7 @@ impl Pipeline {
 
     /// Opens a source as blocks; live stdin hands out lines as they arrive.
     fn chunker(&self, source: &Source) -> io::Result<Chunker<Box<dyn Read + Send>>> {
-        let reader = input::open(source)?;
+        let reader = self.open(source)?;
         let live = input::is_live(source);
         Ok(Chunker::new(reader, self.block_size, self.rule)
             .eager(live)
@@ -592,6 +636,15 @@ impl Pipeline {
             }
         }
         Ok(spill)
+    }
+}
+
+/// Ends a run's prefetch (dropping the pool stops its downloads).
+struct PrefetchGuard<'a>(&'a Mutex<Option<Arc<Prefetch>>>);
+
+impl Drop for PrefetchGuard<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 

@@ -11,6 +11,7 @@ fn tools() -> Vec<clap::Command> {
         geoip_enrich::command(),
         kv_join::command(),
         pivot_count::command(),
+        s3ls_logs::command(),
     ]
 }
 

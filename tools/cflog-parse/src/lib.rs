@@ -175,11 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return list_fields::list_fields(path, &mut stdout);
     }
     let config = Arc::new(build_config(&args)?);
-    let sources = onebox::input::collect(
-        &args.input.files,
-        args.input.files_from.as_deref(),
-        args.input.null,
-    )?;
+    let sources = args.input.sources()?;
     // With one thread, or one task per file, a worker sees each file's blocks in order and
     // follows its #Fields: lines itself. Only one stream cut into blocks for several threads
     // needs the block reader to hand each block the header in force at its start.

@@ -16,6 +16,7 @@ use hashbrown::HashMap;
 use onebox::counters::Counter;
 
 use crate::gz::{self, Piece};
+use crate::upload::Upload;
 
 /// Where a piece belongs.
 #[derive(Clone, Debug)]
@@ -34,6 +35,8 @@ pub struct Completed {
     pub path: PathBuf,
     /// Size on disk in bytes.
     pub bytes: u64,
+    /// Its s3:// URI, when it was uploaded (`--to`).
+    pub url: Option<String>,
 }
 
 struct OpenFile {
@@ -51,6 +54,7 @@ pub struct FileWriter {
     stdout: Box<dyn Write + Send>,
     files_out: Counter,
     bytes_out: Counter,
+    upload: Option<Upload>,
 }
 
 impl FileWriter {
@@ -67,7 +71,14 @@ impl FileWriter {
             stdout,
             files_out,
             bytes_out,
+            upload: None,
         }
+    }
+
+    /// Uploads every finished file (`--to`).
+    pub fn upload_to(mut self, upload: Option<Upload>) -> FileWriter {
+        self.upload = upload;
+        self
     }
 
     /// Appends a piece to its file; finishes the file after its last piece.
@@ -112,13 +123,21 @@ impl FileWriter {
     }
 
     fn finished(&mut self, path: &Path, size: u64) -> anyhow::Result<()> {
+        let url = match &self.upload {
+            Some(upload) => Some(upload.send(path)?),
+            None => None,
+        };
+        self.files_out.add(1);
+        self.bytes_out.add(size);
+        match &url {
+            Some(url) => self.stdout.write_all(url.as_bytes())?,
+            None => self.stdout.write_all(path.as_os_str().as_bytes())?,
+        }
         self.completed.push(Completed {
             path: path.to_path_buf(),
             bytes: size,
+            url,
         });
-        self.files_out.add(1);
-        self.bytes_out.add(size);
-        self.stdout.write_all(path.as_os_str().as_bytes())?;
         self.stdout.write_all(b"\n")?;
         self.stdout.flush()?;
         Ok(())

@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod naming;
 pub mod router;
 pub mod schema;
+pub mod upload;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -89,7 +90,7 @@ EXAMPLES:
     csv-chunk --out load/ev.csv.gz --by event --columns ts,event,c_ip,sc_bytes events.ndjson.gz
     csv-chunk --out load/ev.csv.gz --manifest load/ev.manifest --url-prefix s3://bucket/load/ \\
         events.ndjson
-    csv-chunk --out out/part.csv.gz in.ndjson | xargs -n1 -P4 ./upload.sh
+    csv-chunk --out /tmp/stage/v.csv.gz --to s3://bucket/load/ --manifest v.manifest views.ndjson
     csv-chunk --out out/t.csv --delimiter tab --null-as '\\N' --no-header records.tsv
 
 EXIT STATUS:
@@ -148,8 +149,17 @@ pub struct Args {
     pub manifest: Option<PathBuf>,
 
     /// URL base of the manifest's entries (e.g. s3://bucket/load/) [default: the local paths].
-    #[arg(long, value_name = "URL", requires = "manifest")]
+    #[arg(long, value_name = "URL", requires = "manifest", conflicts_with = "to")]
     pub url_prefix: Option<String>,
+
+    /// Upload each finished file to S3 as PREFIX + its name (with retries); stdout and the
+    /// manifest then list s3:// URIs, and the local copy is removed after its upload.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX/")]
+    pub to: Option<String>,
+
+    /// With --to, keep the local files too.
+    #[arg(long, requires = "to")]
+    pub keep_local: bool,
 
     /// Write the column names as the first row of every file (the default).
     #[arg(long, overrides_with = "no_header")]
@@ -207,11 +217,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(by) = &args.by {
         onebox::json::split_path(by).map_err(usage)?;
     }
-    let sources = input::collect(
-        &args.input.files,
-        args.input.files_from.as_deref(),
-        args.input.null,
-    )?;
+    let upload = match &args.to {
+        Some(to) => Some(upload::Upload::parse(to, args.keep_local).map_err(usage)?),
+        None => None,
+    };
+    let sources = args.input.sources()?;
     let columns = column_spec(&args, &sources)?;
     let pipeline = Pipeline::start("csv-chunk", &args.run, HeaderRule::FirstDataLine)?;
     let dir = out.dir();
@@ -225,7 +235,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         files::stdout(),
         counters.counter("files_out"),
         counters.counter("bytes_out"),
-    );
+    )
+    .upload_to(upload);
     let backend = Backend::new(pipeline.threads(), gzip.then_some(args.level), writer)?;
     let limits = Limits {
         out,
@@ -300,16 +311,20 @@ fn column_spec(args: &Args, sources: &Sources) -> anyhow::Result<ColumnSpec> {
         return Ok(ColumnSpec::FromBlockHeader);
     }
     for source in &sources.sources {
-        let Source::Path(path) = source else {
-            return Err(usage(
-                "with stdin among several inputs, name the columns with --columns",
-            ));
-        };
-        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-            return Err(usage(format!(
-                "{}: not a regular file, so the columns cannot be read ahead; name them with --columns",
-                path.display()
-            )));
+        match source {
+            Source::Stdin => {
+                return Err(usage(
+                    "with stdin among several inputs, name the columns with --columns",
+                ))
+            }
+            Source::Path(path) if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) => {
+                return Err(usage(format!(
+                    "{}: not a regular file, so the columns cannot be read ahead; name them with --columns",
+                    path.display()
+                )));
+            }
+            // S3 objects can be read twice.
+            Source::Path(_) | Source::S3(_) => {}
         }
         let reader = input::open(source).with_context(|| source.display_name())?;
         let mut chunker = Chunker::new(reader, 64 * 1024, HeaderRule::FirstDataLine);

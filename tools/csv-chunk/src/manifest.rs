@@ -6,13 +6,15 @@ use crate::files::Completed;
 
 /// `{"entries":[{"url":...,"mandatory":true,"meta":{"content_length":N}},...]}`, one entry
 /// per line. With `url_prefix` an entry's URL is the prefix (a `/` added when it lacks one)
-/// plus the file name; without it, the path as written.
+/// plus the file name; without it, the path as written. An uploaded file (`--to`) is listed
+/// by its s3:// URI.
 pub fn render(files: &[Completed], url_prefix: Option<&str>) -> Vec<u8> {
     let mut out = b"{\"entries\":[".to_vec();
     for (i, f) in files.iter().enumerate() {
         out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
         let mut url = Vec::new();
         match url_prefix {
+            _ if f.url.is_some() => url.extend_from_slice(f.url.as_deref().unwrap_or("").as_bytes()),
             Some(prefix) => {
                 url.extend_from_slice(prefix.as_bytes());
                 if !prefix.ends_with('/') {
@@ -44,10 +46,12 @@ mod tests {
             Completed {
                 path: PathBuf::from("out/v-000001.csv.gz"),
                 bytes: 10,
+                url: None,
             },
             Completed {
                 path: PathBuf::from("out/v-000002.csv.gz"),
                 bytes: 7,
+                url: None,
             },
         ];
         let text = String::from_utf8(render(&files, Some("s3://b/load"))).unwrap();

@@ -184,11 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Compile --ip-field once up front so a bad path is a usage error before input.
     EnrichWorker::new(Arc::clone(&enricher))?;
 
-    let sources = onebox::input::collect(
-        &args.input.files,
-        args.input.files_from.as_deref(),
-        args.input.null,
-    )?;
+    let sources = args.input.sources()?;
     let pipeline = Pipeline::start("geoip-enrich", &args.run, HeaderRule::FirstDataLine)?;
     let (stdout, tty) = onebox::cli::stdout();
     let mut sink = HeaderOnce::new(stdout);

@@ -154,11 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     });
     JoinWorker::new(Arc::clone(&join))?;
 
-    let sources = onebox::input::collect(
-        &args.input.files,
-        args.input.files_from.as_deref(),
-        args.input.null,
-    )?;
+    let sources = args.input.sources()?;
     let pipeline = Pipeline::start("kv-join", &args.run, HeaderRule::FirstDataLine)?;
     pipeline
         .counters

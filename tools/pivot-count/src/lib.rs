@@ -118,11 +118,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let sources = input::collect(
-        &args.input.files,
-        args.input.files_from.as_deref(),
-        args.input.null,
-    )?;
+    let sources = args.input.sources()?;
     let pipeline = Pipeline::start("pivot-count", &args.run, HeaderRule::FirstDataLine)?;
     let limit = args.mem_limit.map_or(usize::MAX, |m| m as usize);
 
