@@ -336,10 +336,16 @@ impl S3 {
             config = config.region(Region::new("us-east-1"));
         }
         // Checksums only where S3 requires them: the newer default (a CRC trailer on every
-        // upload, in aws-chunked encoding) is not understood by many S3-compatible stores.
-        config = config.request_checksum_calculation(
-            aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
-        );
+        // upload, in aws-chunked encoding) is not understood by many S3-compatible stores,
+        // and a whole-object checksum cannot check the ranged GET that resumes a cut body
+        // (which the length check and If-Match on the ETag guard instead).
+        config = config
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            );
         if sdk.endpoint_url().is_some() {
             // S3-compatible stores rarely have wildcard DNS for virtual-hosted buckets.
             config = config.force_path_style(true);
@@ -371,7 +377,9 @@ impl S3 {
     /// Waits before retry number `attempt` (1-based): exponential, capped, half jittered.
     async fn backoff(&self, attempt: u32) {
         stats().retries.add(1);
-        let step = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
+        let step = BACKOFF_BASE
+            .saturating_mul(1 << attempt.min(16))
+            .min(BACKOFF_CAP);
         let half = step / 2;
         let jitter = half.mul_f64(random_fraction());
         tokio::time::sleep(half + jitter).await;
@@ -437,10 +445,9 @@ impl S3 {
                 listing.objects.push(ObjectInfo {
                     key: key.to_string(),
                     size: obj.size().unwrap_or(0).max(0) as u64,
-                    last_modified: obj.last_modified().and_then(|t| {
-                        t.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
-                            .ok()
-                    }),
+                    last_modified: obj
+                        .last_modified()
+                        .and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok()),
                     etag: obj.e_tag().map(|e| e.trim_matches('"').to_string()),
                 });
             }
@@ -504,7 +511,10 @@ impl S3 {
         let mut attempt: u32 = 0;
         loop {
             let progress_before = delivered;
-            let failure = match self.get_attempt(bucket, key, sink, &mut delivered, &mut total, &mut etag).await {
+            let failure = match self
+                .get_attempt(bucket, key, sink, &mut delivered, &mut total, &mut etag)
+                .await
+            {
                 Ok(end) => return Ok(end),
                 Err(f) => f,
             };
@@ -541,7 +551,10 @@ impl S3 {
             Ok(Err(e)) => {
                 let f = Failure::from_sdk(&e);
                 if f.message.contains("HTTP 412") || f.message.starts_with("PreconditionFailed") {
-                    return Err(Failure::new(false, "object changed while it was being read"));
+                    return Err(Failure::new(
+                        false,
+                        "object changed while it was being read",
+                    ));
                 }
                 return Err(f);
             }
@@ -558,7 +571,10 @@ impl S3 {
             }
         } else {
             let expected = format!("bytes {delivered}-");
-            if !resp.content_range().is_some_and(|r| r.starts_with(&expected)) {
+            if !resp
+                .content_range()
+                .is_some_and(|r| r.starts_with(&expected))
+            {
                 skip = *delivered;
             }
         }
@@ -653,9 +669,9 @@ impl S3 {
         let size = std::fs::metadata(path)?.len();
         self.block_on(async {
             self.with_retries(|| async {
-                let body = ByteStream::from_path(path).await.map_err(|e| {
-                    SdkError::construction_failure(io::Error::other(e.to_string()))
-                })?;
+                let body = ByteStream::from_path(path)
+                    .await
+                    .map_err(|e| SdkError::construction_failure(io::Error::other(e.to_string())))?;
                 self.client
                     .put_object()
                     .bucket(bucket)

@@ -276,7 +276,9 @@ fn output_forms_and_totals() {
     let Some(fx) = fixture() else { return };
     let ep = endpoint(fx.server.port);
     let dir = fx.dir.path();
-    let base = format!("s3ls-logs {ep} s3://{BUCKET}/logs/ --date 2017-01-15 --distribution E1AAAAAAAAAAAA");
+    let base = format!(
+        "s3ls-logs {ep} s3://{BUCKET}/logs/ --date 2017-01-15 --distribution E1AAAAAAAAAAAA"
+    );
 
     let lines = ok_stdout(&s3sh(dir, &base));
     let nul = s3sh(dir, &format!("{base} -0"));
@@ -295,7 +297,11 @@ fn output_forms_and_totals() {
     let local_size = std::fs::metadata(dir.join(key)).unwrap().len();
     assert_eq!(first["size"], local_size);
     assert!(first["last_modified"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(first["etag"].as_str().unwrap().len(), 32, "MD5 etag, unquoted");
+    assert_eq!(
+        first["etag"].as_str().unwrap().len(),
+        32,
+        "MD5 etag, unquoted"
+    );
 
     let tsv = ok_stdout(&s3sh(dir, &format!("{base} --long -o tsv")));
     assert_eq!(
@@ -308,7 +314,10 @@ fn output_forms_and_totals() {
     let bytes: u64 = records.iter().map(|r| r["size"].as_u64().unwrap()).sum();
     let total = String::from_utf8_lossy(&total.stderr);
     assert!(
-        total.starts_with(&format!("s3ls-logs: {} objects, {bytes} bytes (", 24 * PER_HOUR)),
+        total.starts_with(&format!(
+            "s3ls-logs: {} objects, {bytes} bytes (",
+            24 * PER_HOUR
+        )),
         "{total}"
     );
     assert_eq!(total.lines().count(), 1);
@@ -369,7 +378,11 @@ fn s3_inputs_parse_like_local_files_even_with_faults() {
     assert!(injected > 10, "faults injected: {injected}");
     assert_eq!(st["retries"], injected, "every fault retried once: {st}");
     assert_eq!(st["files_failed"], 0);
-    assert!(faulted.stderr.is_empty(), "{}", String::from_utf8_lossy(&faulted.stderr));
+    assert!(
+        faulted.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&faulted.stderr)
+    );
 }
 
 #[test]
@@ -381,8 +394,16 @@ fn a_permanently_failing_object_is_named_and_the_rest_processed() {
         "s3ls-logs logs/ --date 2017-01-15 --distribution E1AAAAAAAAAAAA",
     ));
     let names: Vec<&str> = names.lines().collect();
-    let bad = names[names.len() / 2].rsplit('/').next().unwrap().to_string();
-    let rest: Vec<&str> = names.iter().copied().filter(|n| !n.ends_with(&bad)).collect();
+    let bad = names[names.len() / 2]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let rest: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !n.ends_with(&bad))
+        .collect();
     std::fs::write(dir.join("rest.list"), rest.join("\n") + "\n").unwrap();
     let expected = ok_stdout(&s3sh(dir, "cflog-parse --files-from rest.list -j2"));
 
@@ -427,25 +448,26 @@ fn csv_chunk_uploads_files_and_lists_s3_urls() {
         .collect();
     assert_eq!(urls, uris);
     // The uploaded objects hold every parsed record (one header row per file).
-    let rows = ok_stdout(&s3sh(
-        dir,
-        &format!(
-            "cat > get.py <<'EOF'\n\
-import sys, gzip, boto3\n\
-s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{}', region_name='us-east-1',\n\
-                  aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-n = 0\n\
-for uri in sys.argv[1:]:\n\
-    key = uri.split('/', 3)[3]\n\
-    n += len(gzip.decompress(s3.get_object(Bucket='uploads', Key=key)['Body'].read()).splitlines()) - 1\n\
-print(n)\n\
-EOF\n\
-{} get.py {}",
-            fx.server.port,
-            moto_server().unwrap().parent().unwrap().join("python").display(),
-            uris.join(" ")
-        ),
-    ));
+    let script = r#"
+import sys, gzip, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+n = 0
+for uri in sys.argv[2:]:
+    key = uri.split("/", 3)[3]
+    body = s3.get_object(Bucket="uploads", Key=key)["Body"].read()
+    n += len(gzip.decompress(body).splitlines()) - 1
+print(n)
+"#;
+    let python = moto_server().unwrap().parent().unwrap().join("python");
+    let rows = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{}", fx.server.port))
+        .args(&uris)
+        .output()
+        .unwrap();
+    let rows = ok_stdout(&rows);
     let parsed = ok_stdout(&s3sh(
         dir,
         "cflog-parse logs/E2BBBBBBBBBBBB.2017-01-14-0* | wc -l",
@@ -463,26 +485,44 @@ fn wrong_credentials_and_missing_buckets_give_one_clear_line() {
     assert_eq!(missing.status.code(), Some(1));
     let err = String::from_utf8(missing.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("s3://no-such-bucket/logs/") && err.contains("NoSuchBucket"), "{err}");
+    assert!(
+        err.contains("s3://no-such-bucket/logs/") && err.contains("NoSuchBucket"),
+        "{err}"
+    );
 
-    let missing = s3sh(dir, &format!("cflog-parse {ep} s3://no-such-bucket/logs/x.gz"));
+    let missing = s3sh(
+        dir,
+        &format!("cflog-parse {ep} s3://no-such-bucket/logs/x.gz"),
+    );
     assert_eq!(missing.status.code(), Some(1));
     let err = String::from_utf8(missing.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("s3://no-such-bucket/logs/x.gz") && err.contains("NoSuchBucket"), "{err}");
+    assert!(
+        err.contains("s3://no-such-bucket/logs/x.gz") && err.contains("NoSuchBucket"),
+        "{err}"
+    );
 
     // A server that checks signatures, and a key it does not know.
     let auth = start_moto(&moto_server().unwrap(), true);
     for cmd in [
-        format!("s3ls-logs {} s3://{BUCKET}/logs/ --date 2017-01-15", endpoint(auth.port)),
+        format!(
+            "s3ls-logs {} s3://{BUCKET}/logs/ --date 2017-01-15",
+            endpoint(auth.port)
+        ),
         format!("cflog-parse {} s3://{BUCKET}/logs/", endpoint(auth.port)),
-        format!("cflog-parse {} s3://{BUCKET}/logs/a.gz", endpoint(auth.port)),
+        format!(
+            "cflog-parse {} s3://{BUCKET}/logs/a.gz",
+            endpoint(auth.port)
+        ),
     ] {
         let out = s3sh_env(dir, &cmd, &[("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG")]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
-        assert!(err.contains("InvalidAccessKeyId") || err.contains("403"), "{cmd}: {err}");
+        assert!(
+            err.contains("InvalidAccessKeyId") || err.contains("403"),
+            "{cmd}: {err}"
+        );
         assert!(!err.contains(SECRET), "the secret key leaked: {err}");
     }
 }
@@ -584,7 +624,9 @@ impl Proxy {
 }
 
 fn splitmix(n: u64) -> u64 {
-    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let mut z = n
+        .wrapping_add(0x9e37_79b9_7f4a_7c15)
+        .wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 30)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
