@@ -54,7 +54,8 @@ pub struct FileWriter {
     stdout: Box<dyn Write + Send>,
     files_out: Counter,
     bytes_out: Counter,
-    upload: Option<Upload>,
+    /// Boxed: the writer moves between threads and enum variants; keep it small.
+    upload: Option<Box<Upload>>,
 }
 
 impl FileWriter {
@@ -77,7 +78,7 @@ impl FileWriter {
 
     /// Uploads every finished file (`--to`).
     pub fn upload_to(mut self, upload: Option<Upload>) -> FileWriter {
-        self.upload = upload;
+        self.upload = upload.map(Box::new);
         self
     }
 

@@ -14,7 +14,9 @@ pub fn render(files: &[Completed], url_prefix: Option<&str>) -> Vec<u8> {
         out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
         let mut url = Vec::new();
         match url_prefix {
-            _ if f.url.is_some() => url.extend_from_slice(f.url.as_deref().unwrap_or("").as_bytes()),
+            _ if f.url.is_some() => {
+                url.extend_from_slice(f.url.as_deref().unwrap_or("").as_bytes())
+            }
             Some(prefix) => {
                 url.extend_from_slice(prefix.as_bytes());
                 if !prefix.ends_with('/') {

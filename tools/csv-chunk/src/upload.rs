@@ -17,8 +17,8 @@ pub struct Upload {
 impl Upload {
     /// Parses `s3://bucket[/prefix]`; a prefix not ending in `/` gets one.
     pub fn parse(text: &str, keep_local: bool) -> Result<Upload, String> {
-        let mut dest =
-            S3Uri::parse(text).ok_or_else(|| format!("--to {text}: expected s3://bucket/prefix/"))?;
+        let mut dest = S3Uri::parse(text)
+            .ok_or_else(|| format!("--to {text}: expected s3://bucket/prefix/"))?;
         if !dest.key.is_empty() && !dest.key.ends_with('/') {
             dest.key.push('/');
         }

@@ -108,7 +108,13 @@ mod tests {
         assert_eq!(parse_hour("2017-01-15-13"), Some(h));
         assert_eq!(parse_hour("2017-01-15"), Some(h - 13));
         assert_eq!(format_hour(h + 11), "2017-01-16-00");
-        for bad in ["2017-01-15T24", "2017-02-29", "2017-13-01", "17-01-15", "2017-01-15T1"] {
+        for bad in [
+            "2017-01-15T24",
+            "2017-02-29",
+            "2017-13-01",
+            "17-01-15",
+            "2017-01-15T1",
+        ] {
             assert_eq!(parse_hour(bad), None, "{bad}");
         }
         assert!(parse_date("2016-02-29").is_some());

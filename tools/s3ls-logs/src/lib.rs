@@ -94,7 +94,13 @@ pub struct Args {
     pub long: bool,
 
     /// Format of --long records.
-    #[arg(short = 'o', long, value_name = "FORMAT", default_value = "ndjson", requires = "long")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FORMAT",
+        default_value = "ndjson",
+        requires = "long"
+    )]
     pub output_format: Format,
 
     /// Print the number of objects and their total size on stderr.
@@ -114,9 +120,9 @@ pub fn filter(args: &Args) -> anyhow::Result<Filter> {
     let hour = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<i64>> {
         match text {
             None => Ok(None),
-            Some(t) => hours::parse_hour(t).map(Some).ok_or_else(|| {
-                usage(format!("--{flag} {t}: expected YYYY-MM-DDTHH (UTC)"))
-            }),
+            Some(t) => hours::parse_hour(t)
+                .map(Some)
+                .ok_or_else(|| usage(format!("--{flag} {t}: expected YYYY-MM-DDTHH (UTC)"))),
         }
     };
     let (from, to) = match &args.date {
@@ -138,10 +144,10 @@ pub fn filter(args: &Args) -> anyhow::Result<Filter> {
         .map(|d| d.trim().to_string())
         .filter(|d| !d.is_empty())
         .collect();
-    if let Some(bad) = distributions
-        .iter()
-        .find(|d| !d.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-    {
+    if let Some(bad) = distributions.iter().find(|d| {
+        !d.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    }) {
         return Err(usage(format!(
             "--distribution {bad}: IDs are upper-case letters and digits"
         )));

@@ -240,7 +240,11 @@ mod tests {
         }
         let loc = format!("{}/", dir.display());
         let f = filter("2017-01-15T00", "2017-01-15T23", &[]);
-        let got: Vec<String> = list_local(&loc, &f).unwrap().into_iter().map(|e| e.key).collect();
+        let got: Vec<String> = list_local(&loc, &f)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
         assert_eq!(
             got,
             [
