@@ -451,17 +451,41 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+/// The first position at or after `i` holding a quote, a backslash or a control byte (or
+/// `b.len()`). Eight bytes at a time with word arithmetic ("SWAR"): for each condition, the
+/// lowest flagged byte of a word is exact (a borrow only runs upward from a true match), so
+/// the lowest flagged byte of the three conditions together is the first stop.
+#[inline]
+fn find_string_stop(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= b.len() {
+        let x = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let quote = x ^ (ONES * b'"' as u64);
+        let backslash = x ^ (ONES * b'\\' as u64);
+        let found = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (x.wrapping_sub(ONES * 0x20) & !x);
+        let found = found & HIGH;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !STRING_STOP[b[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
 /// Skips a string starting at its opening quote; returns the position after the closing quote
-/// and whether it holds escapes. A plain byte loop over a lookup table: most strings in
-/// records are short, where it beats a vectorised search's set-up cost.
+/// and whether it holds escapes.
 #[inline]
 fn skip_string(b: &[u8], pos: usize) -> Result<(usize, bool), JsonError> {
     let mut i = pos + 1;
     let mut escaped = false;
     loop {
-        while i < b.len() && !STRING_STOP[b[i] as usize] {
-            i += 1;
-        }
+        i = find_string_stop(b, i);
         match b.get(i) {
             Some(b'"') => return Ok((i + 1, escaped)),
             Some(b'\\') => {}
@@ -761,6 +785,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, [some("v"), some("[]")]);
+    }
+
+    #[test]
+    fn string_stops_are_found_at_every_offset() {
+        for len in 0..40 {
+            for stop in [b'"', b'\\', b'\n', 0u8, 0x1f] {
+                let mut text = vec![b'a'; len];
+                text.extend_from_slice("é\u{7f}".as_bytes());
+                let at = text.len();
+                text.push(stop);
+                text.extend_from_slice(b"\"zzzzzzzzzz");
+                assert_eq!(find_string_stop(&text, 0), at, "len {len} stop {stop}");
+            }
+            assert_eq!(find_string_stop(&vec![b'x'; len], 0), len);
+        }
     }
 
     #[test]
