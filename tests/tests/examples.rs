@@ -43,7 +43,14 @@ fn fails(out: &Output) -> String {
 
 /// A small day of logs (20 files: some hours have none), GeoIP databases and an owners table.
 fn sample(dir: &Path) {
-    ok_stdout(&make(dir, "SAMPLE_SIZE=3M SAMPLE_FILES=20 sample"));
+    sample_with(dir, "");
+}
+
+fn sample_with(dir: &Path, args: &str) {
+    ok_stdout(&make(
+        dir,
+        &format!("SAMPLE_SIZE=3M SAMPLE_FILES=20 {args} sample"),
+    ));
 }
 
 /// The `url`s of a Redshift manifest.
@@ -76,7 +83,11 @@ fn csv_rows(dir: &Path, urls: &[String]) -> Vec<String> {
 fn sum_stat(out: &Path, tool: &str, counter: &str) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(out).unwrap() {
-        let path = entry.unwrap().path().join("stats").join(format!("{tool}.json"));
+        let path = entry
+            .unwrap()
+            .path()
+            .join("stats")
+            .join(format!("{tool}.json"));
         if path.exists() {
             let st = stats(&path);
             if tool == "cflog-parse" {
@@ -207,12 +218,16 @@ fn a_failed_hour_leaves_no_partial_output_and_a_rerun_finishes_the_rest() {
 
 /// Telemetry in three directories (a few MB, with some bad lines).
 fn telemetry(dir: &Path) {
+    telemetry_with(dir, 0.001);
+}
+
+fn telemetry_with(dir: &Path, bad_rate: f64) {
     for seed in 1..=3 {
         ok_stdout(&sh(
             dir,
             &format!(
                 "onebox-gen telemetry --out tel/d{seed} --files 3 --size 1M --seed {seed} \
-                 --gzip --bad-rate 0.001 2> /dev/null"
+                 --gzip --bad-rate {bad_rate} 2> /dev/null"
             ),
         ));
     }
@@ -271,4 +286,65 @@ fn telemetry_over_sshlogin_equals_one_run() {
     // The loopback host ran jobs: a log-in beyond the one that checked sshd was up.
     let log = std::fs::read_to_string(dir.join("sshd/sshd.log")).unwrap_or_default();
     assert!(log.matches("Accepted publickey").count() >= 2, "{log}");
+}
+
+/// Opt-in (ONEBOX_SPARK_TEST=1, needs pyspark and Java 17; the Python is ONEBOX_SPARK_PYTHON or
+/// target/spark-venv/bin/python): the tools as Spark rdd.pipe() stages and pivot-count as mapper
+/// and reducer give what the tools give on their own (on input without invalid UTF-8).
+#[test]
+fn spark_pipe_stages_and_merged_counts_equal_local_runs() {
+    if std::env::var_os("ONEBOX_SPARK_TEST").is_none() {
+        return;
+    }
+    let python = std::env::var("ONEBOX_SPARK_PYTHON").unwrap_or_else(|_| {
+        root()
+            .join("target/spark-venv/bin/python")
+            .display()
+            .to_string()
+    });
+    let script = root().join("examples/spark/onebox_spark.py");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // No bad lines: Spark's textFile decodes UTF-8 lossily (U+FFFD), so a line the tools reject
+    // as invalid UTF-8 reaches them repaired through Spark.
+    telemetry_with(dir, 0.0);
+    sample_with(dir, "SAMPLE_BAD_RATE=0");
+    let fields = "App.Version,Region.Country,Client.OsVersion";
+    let single = ok_stdout(&sh(dir, &format!("pivot-count -f {fields} tel")));
+    ok_stdout(&sh(
+        dir,
+        &format!(
+            "{python} {} telemetry spark.csv {fields} $(find tel -type f | sort)",
+            script.display()
+        ),
+    ));
+    let spark = std::fs::read_to_string(dir.join("spark.csv")).unwrap();
+    assert!(spark == single, "spark:\n{spark}\nsingle:\n{single}");
+
+    let dbs = "sample/mmdb/onebox-City-Test.mmdb sample/mmdb/onebox-ASN-Test.mmdb";
+    ok_stdout(&sh(
+        dir,
+        &format!(
+            "{python} {} cloudfront spark.ndjson sample/owners.tsv {dbs} $(find sample/logs -type f)",
+            script.display()
+        ),
+    ));
+    let local = ok_stdout(&sh(
+        dir,
+        "cflog-parse --drop-static \
+         --fields timestamp,c_ip,cs_method,cs_uri_stem,sc_status,sc_bytes,time_taken,cs_user_agent \
+         --extract '^/models/(?P<model_id>[0-9a-f-]+)' \
+         --event 'download=^/models/[^/]+/download' --event 'view=^/models/' \
+         --event 'search=^/search' --events-only sample/logs 2> /dev/null \
+         | kv-join --table sample/owners.tsv --key model_id --add owner_id \
+         | geoip-enrich --db sample/mmdb/onebox-City-Test.mmdb --db sample/mmdb/onebox-ASN-Test.mmdb",
+    ));
+    let sorted = |text: &str| {
+        let mut lines: Vec<_> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    let spark = std::fs::read_to_string(dir.join("spark.ndjson")).unwrap();
+    assert!(sorted(&local).len() > 1000);
+    assert!(sorted(&spark) == sorted(&local), "spark records differ");
 }
