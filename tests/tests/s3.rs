@@ -372,9 +372,11 @@ fn s3_inputs_parse_like_local_files_even_with_faults() {
     fx.proxy.set(100, None);
     let faulted = parse_day(fx, "proxy", "", "faulted.stats");
     let injected = fx.proxy.faults.load(Ordering::SeqCst);
+    let ranged = fx.proxy.ranged.load(Ordering::SeqCst);
     fx.proxy.set(0, None);
     assert_eq!(ok_stdout(&faulted), local, "byte-identical under faults");
     let st = stats(&dir.join("faulted.stats"));
+    eprintln!("faulted run: {injected} faults injected; stats {st}");
     assert!(injected > 10, "faults injected: {injected}");
     assert_eq!(st["retries"], injected, "every fault retried once: {st}");
     assert_eq!(st["files_failed"], 0);
@@ -518,6 +520,7 @@ fn wrong_credentials_and_missing_buckets_give_one_clear_line() {
         let out = s3sh_env(dir, &cmd, &[("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG")]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = String::from_utf8(out.stderr).unwrap();
+        eprintln!("{cmd}: {err}");
         assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
         assert!(
             err.contains("InvalidAccessKeyId") || err.contains("403"),
@@ -536,6 +539,8 @@ struct Proxy {
     rate: AtomicU64,
     seq: AtomicU64,
     faults: AtomicU64,
+    /// Requests that asked for a byte range (resumed downloads).
+    ranged: AtomicU64,
     fail_key: Mutex<Option<String>>,
 }
 
@@ -548,6 +553,7 @@ impl Proxy {
             rate: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            ranged: AtomicU64::new(0),
             fail_key: Mutex::new(None),
         });
         let p = proxy.clone();
@@ -567,6 +573,7 @@ impl Proxy {
     fn set(&self, rate: u64, fail_key: Option<String>) {
         self.rate.store(rate, Ordering::SeqCst);
         self.faults.store(0, Ordering::SeqCst);
+        self.ranged.store(0, Ordering::SeqCst);
         *self.fail_key.lock().unwrap() = fail_key;
     }
 
@@ -584,6 +591,12 @@ impl Proxy {
         let request = read_request(&mut client)?;
         let line_end = request.iter().position(|&b| b == b'\n').unwrap_or(0);
         let request_line = String::from_utf8_lossy(&request[..line_end]).to_string();
+        if String::from_utf8_lossy(&request)
+            .to_ascii_lowercase()
+            .contains("\r\nrange: bytes=")
+        {
+            self.ranged.fetch_add(1, Ordering::SeqCst);
+        }
         let always_fail = self
             .fail_key
             .lock()
