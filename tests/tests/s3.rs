@@ -380,6 +380,11 @@ fn s3_inputs_parse_like_local_files_even_with_faults() {
     assert!(injected > 10, "faults injected: {injected}");
     assert_eq!(st["retries"], injected, "every fault retried once: {st}");
     assert_eq!(st["files_failed"], 0);
+    // Cut bodies were resumed from the byte reached, not fetched again.
+    eprintln!("faulted run: {ranged} ranged GETs");
+    assert!(ranged > 0, "no ranged GET: {st}");
+    let direct_bytes = stats(&dir.join("direct.stats"))["s3_bytes_downloaded"].clone();
+    assert_eq!(st["s3_bytes_downloaded"], direct_bytes);
     assert!(
         faulted.stderr.is_empty(),
         "{}",
