@@ -151,9 +151,10 @@ proptest! {
         prop_assert_eq!(read_through_chunker(gz.clone()).unwrap(), whole.clone());
         // A truncated file is an error (or, cut at a member boundary, a shorter read); never a
         // panic and never more data than was there.
-        let at = cut.index(gz.len());
+        // (A cut before the second byte leaves no gzip magic: that one byte is plain text.)
+        let at = cut.index(gz.len()).max(2);
         if let Ok(got) = read_through_chunker(gz[..at].to_vec()) {
-            prop_assert!(whole.starts_with(&got));
+            prop_assert!(whole.starts_with(&got), "cut at {}: {:?}", at, got);
         }
         // A flipped byte: an error or some data, never a panic.
         let mut damaged = gz;

@@ -42,8 +42,7 @@ fn document() -> impl Strategy<Value = Value> {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     });
-    prop::collection::vec((key(), value), 0..6)
-        .prop_map(|m| Value::Object(m.into_iter().collect()))
+    prop::collection::vec((key(), value), 0..6).prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
 /// A path of up to 3 segments, as the user would type it (dotted segments quoted).

@@ -37,7 +37,10 @@ fn field() -> impl Strategy<Value = Vec<u8>> {
         "20[0-9]{2}-[01][0-9]-[0-3][0-9]".prop_map(String::into_bytes),
         "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]".prop_map(String::into_bytes),
         "[0-9]{1,11}(\\.[0-9]{1,3})?".prop_map(String::into_bytes),
-        prop::collection::vec(any::<u8>().prop_filter("no TAB or LF", |&b| b != b'\t' && b != b'\n'), 0..12),
+        prop::collection::vec(
+            any::<u8>().prop_filter("no TAB or LF", |&b| b != b'\t' && b != b'\n'),
+            0..12
+        ),
     ]
 }
 
@@ -74,8 +77,12 @@ fn check_line(parser: &mut LineParser, plan: &Plan, line: &[u8]) -> Result<Outco
             let config = parser.config();
             match config.format {
                 onebox::record::Format::Ndjson => {
-                    let v: serde_json::Value = serde_json::from_slice(body)
-                        .map_err(|e| TestCaseError::fail(format!("invalid JSON {e}: {}", String::from_utf8_lossy(body))))?;
+                    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+                        TestCaseError::fail(format!(
+                            "invalid JSON {e}: {}",
+                            String::from_utf8_lossy(body)
+                        ))
+                    })?;
                     prop_assert_eq!(v.as_object().map(|o| o.len()), Some(config.names.len()));
                 }
                 onebox::record::Format::Tsv => {

@@ -10,8 +10,8 @@
 //! and re-raises the signal, so the parent sees the process as killed by that signal (a shell
 //! reports status 130 / 143), as it would without the handler.
 //!
-//! The handler is installed without `SA_RESTART`, so a read blocked on an idle pipe returns
-//! `EINTR` in the thread that took the signal and the run ends without waiting for more input.
+//! The flag is read where output happens, so a run blocked reading an idle pipe stops at the
+//! next data or at end of input (from a terminal, Ctrl-C signals the producer too).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 

@@ -47,10 +47,19 @@ fn exercise(bytes: &[u8]) {
     std::fs::write(&path, bytes).unwrap();
     for verify in [true, false] {
         match Db::open(&path, verify) {
-            Err(e) => assert!(e.to_string().contains("--db"), "the error names the file: {e}"),
+            Err(e) => assert!(
+                e.to_string().contains("--db"),
+                "the error names the file: {e}"
+            ),
             Ok(db) => {
                 let _ = info(&db);
-                for ip in ["1.1.1.1", "81.2.69.160", "2001:db8::1", "10.1.2.3", "8.8.8.8"] {
+                for ip in [
+                    "1.1.1.1",
+                    "81.2.69.160",
+                    "2001:db8::1",
+                    "10.1.2.3",
+                    "8.8.8.8",
+                ] {
                     let ip: IpAddr = ip.parse().unwrap();
                     if let Ok(found) = db.reader.lookup(ip) {
                         let _ = found.decode::<maxminddb::geoip2::City<'_>>();

@@ -26,10 +26,7 @@ fn merge_bytes(inputs: &[Vec<u8>], limit: usize) -> anyhow::Result<BTreeMap<Vec<
     Ok(out)
 }
 
-fn write_part(
-    format: OutputFormat,
-    groups: &BTreeMap<Vec<u8>, Agg>,
-) -> Vec<u8> {
+fn write_part(format: OutputFormat, groups: &BTreeMap<Vec<u8>, Agg>) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut w = GroupWriter::new(
         &mut bytes,
