@@ -22,3 +22,17 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"
 fi
+
+# Debian packages the examples' tests drive: GNU parallel (always), openssh-server for the opt-in
+# --sshlogin test (ONEBOX_SSH_TEST=1). Installed only when missing; the package lists are
+# refreshed only if the first try fails.
+apt_want=()
+command -v parallel > /dev/null || apt_want+=(parallel)
+if [ -n "${ONEBOX_SSH_TEST:-}" ] && [ ! -x /usr/sbin/sshd ]; then
+  apt_want+=(openssh-server)
+fi
+if [ ${#apt_want[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "${apt_want[@]}" > /dev/null 2>&1 \
+    || { apt-get update -qq > /dev/null && apt-get install -y -qq "${apt_want[@]}" > /dev/null; }
+fi

@@ -34,6 +34,18 @@ pub struct InputArgs {
     pub null: bool,
 }
 
+/// Record formats of a tool that writes the records it reads, with fields added (enrichment).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecordFormatArgs {
+    /// Input format [default: detected from the first line: `{` is NDJSON, else TSV].
+    #[arg(short = 'i', long, value_name = "FORMAT")]
+    pub input_format: Option<crate::record::Format>,
+
+    /// Output format [default: the input format]. TSV input may be written as NDJSON.
+    #[arg(short = 'o', long, value_name = "FORMAT")]
+    pub output_format: Option<crate::record::Format>,
+}
+
 /// Run-time behaviour shared by every tool: threads, counters, rejects.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {

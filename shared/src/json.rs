@@ -57,7 +57,8 @@ pub struct JsonValue<'a> {
 }
 
 impl<'a> JsonValue<'a> {
-    fn from_span(span: &'a [u8]) -> Self {
+    /// The value whose whole (validated) text is `span`.
+    pub fn from_span(span: &'a [u8]) -> Self {
         let kind = match span[0] {
             b'"' => Kind::String,
             b'{' => Kind::Object,
@@ -211,6 +212,53 @@ impl Extractor {
         paths: &Paths,
         out: &mut [T],
     ) -> Result<(), JsonError> {
+        let pos = self.object_start(line)?;
+        let end = self.value(line, pos, &paths.root, out)?;
+        only_whitespace_after(line, end)
+    }
+
+    /// Validates `line` as one JSON object and calls `member(key, value)` for each top-level
+    /// member, in order, with the key decoded (for tools whose columns are a record's fields).
+    pub fn for_each_member<'a>(
+        &mut self,
+        line: &'a [u8],
+        mut member: impl FnMut(&[u8], JsonValue<'a>),
+    ) -> Result<(), JsonError> {
+        let mut pos = skip_ws(line, self.object_start(line)? + 1);
+        if line.get(pos) == Some(&b'}') {
+            return only_whitespace_after(line, pos + 1);
+        }
+        loop {
+            if line.get(pos) != Some(&b'"') {
+                return Err(bad(pos));
+            }
+            let (key_end, escaped) = skip_string(line, pos)?;
+            let raw_key = &line[pos + 1..key_end - 1];
+            pos = skip_ws(line, key_end);
+            if line.get(pos) != Some(&b':') {
+                return Err(bad(pos));
+            }
+            let start = skip_ws(line, pos + 1);
+            let end = self.skip_value(line, start)?;
+            let key = if escaped {
+                self.key.clear();
+                unescape_into(raw_key, &mut self.key);
+                self.key.as_slice()
+            } else {
+                raw_key
+            };
+            member(key, JsonValue::from_span(&line[start..end]));
+            pos = skip_ws(line, end);
+            match line.get(pos) {
+                Some(b',') => pos = skip_ws(line, pos + 1),
+                Some(b'}') => return only_whitespace_after(line, pos + 1),
+                _ => return Err(bad(pos)),
+            }
+        }
+    }
+
+    /// Checks that `line` is UTF-8 and starts (after whitespace) an object; returns where.
+    fn object_start(&mut self, line: &[u8]) -> Result<usize, JsonError> {
         if let Err(e) = std::str::from_utf8(line) {
             return Err(JsonError {
                 reason: "invalid_utf8",
@@ -218,27 +266,22 @@ impl Extractor {
             });
         }
         let pos = skip_ws(line, 0);
-        if line.get(pos) != Some(&b'{') {
-            if pos == line.len() {
-                return Err(bad(pos));
+        if line.get(pos) == Some(&b'{') {
+            return Ok(pos);
+        }
+        if pos == line.len() {
+            return Err(bad(pos));
+        }
+        // Valid JSON that is not an object is its own reason; anything else is invalid.
+        let end = self.skip_value(line, pos)?;
+        Err(if skip_ws(line, end) == line.len() {
+            JsonError {
+                reason: "not_object",
+                at: pos,
             }
-            // Valid JSON that is not an object is its own reason; anything else is invalid.
-            let end = self.skip_value(line, pos)?;
-            return Err(if skip_ws(line, end) == line.len() {
-                JsonError {
-                    reason: "not_object",
-                    at: pos,
-                }
-            } else {
-                bad(end)
-            });
-        }
-        let end = self.value(line, pos, &paths.root, out)?;
-        let end = skip_ws(line, end);
-        if end != line.len() {
-            return Err(bad(end));
-        }
-        Ok(())
+        } else {
+            bad(end)
+        })
     }
 
     /// Checks that `line` is one valid JSON value.
@@ -415,6 +458,16 @@ impl Extractor {
                 }
             }
         }
+    }
+}
+
+/// Only whitespace may follow the top-level value.
+fn only_whitespace_after(line: &[u8], end: usize) -> Result<(), JsonError> {
+    let end = skip_ws(line, end);
+    if end == line.len() {
+        Ok(())
+    } else {
+        Err(bad(end))
     }
 }
 
@@ -785,6 +838,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, [some("v"), some("[]")]);
+    }
+
+    fn members(line: &str) -> Result<Vec<(String, String)>, &'static str> {
+        let mut got = Vec::new();
+        Extractor::default()
+            .for_each_member(line.as_bytes(), |k, v| {
+                let mut text = Vec::new();
+                v.write_text(&mut text);
+                got.push((
+                    String::from_utf8(k.to_vec()).unwrap(),
+                    String::from_utf8(text).unwrap(),
+                ));
+            })
+            .map_err(|e| e.reason)?;
+        Ok(got)
+    }
+
+    #[test]
+    fn members_come_in_order_with_decoded_keys() {
+        let got = members(r#" { "a" : 1, "b\"k": "x\ny", "n": null, "o": {"p": [1, 2]} } "#);
+        let want = [
+            ("a", "1"),
+            ("b\"k", "x\ny"),
+            ("n", ""),
+            ("o", r#"{"p":[1,2]}"#),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got.unwrap(), want);
+        assert_eq!(members("{}").unwrap(), vec![]);
+        assert_eq!(members("[1]").unwrap_err(), "not_object");
+        for bad in ["{", r#"{"a":1,}"#, r#"{"a":1} x"#, r#"{"a" 1}"#, "{1:2}"] {
+            assert_eq!(members(bad).unwrap_err(), "invalid_json", "{bad}");
+        }
     }
 
     #[test]

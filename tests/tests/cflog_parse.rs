@@ -528,3 +528,35 @@ fn headers_stay_in_force_across_blocks_in_every_run_shape() {
     assert_eq!(outputs[0], outputs[2]);
     assert!(outputs[0].ends_with("{\"cs_protocol_version\":\"HTTP/1.1\",\"c_port\":null}"));
 }
+
+#[test]
+fn generated_broken_files_fail_alone_and_the_rest_is_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = onebox_tests::sh(
+        dir.path(),
+        "onebox-gen cloudfront --out logs --files 3 --size 512K --gzip --broken-files 2> gen.txt",
+    );
+    onebox_tests::ok_stdout(&gen);
+    let notes = std::fs::read_to_string(dir.path().join("gen.txt")).unwrap();
+    let broken: Vec<&str> = notes
+        .lines()
+        .filter_map(|l| l.split("broken file ").nth(1))
+        .collect();
+    assert_eq!(broken.len(), 2, "{notes}");
+    let (truncated, not_gzip) = (broken[0], broken[1]);
+    let out = onebox_tests::sh(dir.path(), "cflog-parse --stats st.json logs > out.ndjson");
+    assert_eq!(out.status.code(), Some(1), "a truncated input makes exit 1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(truncated) && err.contains("truncated"),
+        "{err}"
+    );
+    let st = onebox_tests::stats(&dir.path().join("st.json"));
+    assert_eq!(st["files_failed"], 1);
+    onebox_tests::assert_lines_accounted(&st, "records_out");
+    // The plain file named .gz is read as the plain text it is.
+    let plain = onebox_tests::sh(dir.path(), &format!("cflog-parse {not_gzip} | wc -l"));
+    let plain_records: u64 = onebox_tests::ok_stdout(&plain).trim().parse().unwrap();
+    assert!(plain_records > 100, "{plain_records}");
+}

@@ -358,3 +358,29 @@ fn metrics_endpoint_answers_while_running() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn progress_is_drawn_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.ndjson"), sample(20_000, 0)).unwrap();
+    // Not a terminal: nothing on stderr.
+    let piped = sh(
+        dir.path(),
+        &format!("pivot-count --progress -f {FIELDS} in.ndjson"),
+    );
+    ok_stdout(&piped);
+    assert!(piped.stderr.is_empty());
+    // `script` gives the tool a pseudo-terminal; the live line ends with a final redraw.
+    let tty = sh(
+        dir.path(),
+        &format!(
+            "command -v script > /dev/null || exit 0; \
+             script -qec 'pivot-count --progress -f {FIELDS} in.ndjson > /dev/null' /dev/null"
+        ),
+    );
+    let text = ok_stdout(&tty);
+    if !text.is_empty() {
+        assert!(text.contains("\r\x1b[Kpivot-count: 1 files"), "{text:?}");
+        assert!(text.contains("20002 lines"), "{text:?}");
+    }
+}

@@ -58,6 +58,10 @@ struct OutputArgs {
     /// Worker threads, each writing whole files [default: available cores]
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Also write two broken files among the others: a truncated gzip file and a plain-text
+    /// file named .gz (to exercise readers' error paths; needs a directory --out)
+    #[arg(long)]
+    broken_files: bool,
 }
 
 #[derive(Args)]
@@ -130,6 +134,13 @@ fn generate<G: Generator>(what: &str, gen: &G, args: &OutputArgs) -> Result<()> 
     let sum = output::run(gen, &plan)?;
     if let Dest::Dir(dir) = &plan.dest {
         report(what, &sum, &dir.display().to_string(), started);
+        if args.broken_files {
+            for path in output::write_broken_files(gen, dir, plan.files)? {
+                eprintln!("onebox-gen {what}: broken file {}", path.display());
+            }
+        }
+    } else if args.broken_files {
+        anyhow::bail!("--broken-files needs a directory --out");
     }
     Ok(())
 }

@@ -210,6 +210,28 @@ fn write_one<G: Generator>(gen: &G, plan: &Plan, dir: &Path, index: usize) -> Re
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// Writes two broken inputs beside the `files` good ones, as real log drops sometimes hold:
+/// a gzip file cut off in the middle, and a plain-text file whose name ends in `.gz`. They
+/// take the names of files `files` and `files + 1`, so they sort among the others. Returns
+/// their paths.
+pub fn write_broken_files<G: Generator>(gen: &G, dir: &Path, files: usize) -> Result<[PathBuf; 2]> {
+    let content = |index: usize| -> io::Result<Vec<u8>> {
+        let mut plain = Vec::new();
+        write_file(gen, index, 256 * 1024, &mut plain)?;
+        Ok(plain)
+    };
+    let truncated = dir.join(format!("{}.gz", gen.file_name(files)));
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(&content(files)?)?;
+    let whole = gz.finish()?;
+    fs::write(&truncated, &whole[..whole.len() / 2])
+        .with_context(|| format!("writing {}", truncated.display()))?;
+    let not_gzip = dir.join(format!("{}.gz", gen.file_name(files + 1)));
+    fs::write(&not_gzip, content(files + 1)?)
+        .with_context(|| format!("writing {}", not_gzip.display()))?;
+    Ok([truncated, not_gzip])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

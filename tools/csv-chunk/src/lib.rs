@@ -9,7 +9,6 @@
 
 pub mod backend;
 pub mod csvrow;
-pub mod fields;
 pub mod files;
 pub mod frame;
 pub mod gz;

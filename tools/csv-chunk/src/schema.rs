@@ -13,8 +13,6 @@ use onebox::json::Extractor;
 use onebox::record::{self, FieldReader, Format, Layout, Record, Value};
 use onebox::tsv;
 
-use crate::fields;
-
 /// How the columns are chosen (shared by all workers; each builds its own [`Schema`]).
 #[derive(Clone, Debug)]
 pub enum ColumnSpec {
@@ -39,23 +37,20 @@ pub fn names_from_header(header: &Header, forced: Option<Format>) -> Result<Vec<
             .collect()),
         Layout::Ndjson => {
             let mut names: Vec<Vec<u8>> = Vec::new();
-            fields::for_each_member(
-                &mut Extractor::default(),
-                &mut Vec::new(),
-                &header.text,
-                |k, _| {
+            Extractor::default()
+                .for_each_member(&header.text, |k, _| {
                     if !names.iter().any(|n| n == k) {
                         names.push(k.to_vec());
                     }
-                },
-            )
-            .map_err(|reason| {
-                format!(
-                    "the first record (line {}) is not a usable JSON object ({reason}); \
+                })
+                .map_err(|e| e.reason)
+                .map_err(|reason| {
+                    format!(
+                        "the first record (line {}) is not a usable JSON object ({reason}); \
                      name the columns with --columns",
-                    header.line
-                )
-            })?;
+                        header.line
+                    )
+                })?;
             Ok(names)
         }
     }
@@ -110,7 +105,6 @@ pub struct Named {
     names: Vec<Vec<u8>>,
     index: HashMap<Vec<u8>, usize>,
     extractor: Extractor,
-    key_buf: Vec<u8>,
     /// For TSV: the header seen last and, per its column, the slot it fills (None: a column
     /// that is not one of ours, so every row of that source is a `new_field`).
     tsv_header: Vec<u8>,
@@ -128,7 +122,6 @@ impl Named {
             names,
             index,
             extractor: Extractor::default(),
-            key_buf: Vec::new(),
             tsv_header: Vec::new(),
             tsv_slots: Vec::new(),
         }
@@ -146,11 +139,8 @@ impl Named {
                 let (names, index) = (&self.names, &self.index);
                 let mut unknown = false;
                 let mut i = 0;
-                fields::for_each_member(
-                    &mut self.extractor,
-                    &mut self.key_buf,
-                    rec.text,
-                    |key, value| {
+                self.extractor
+                    .for_each_member(rec.text, |key, value| {
                         // Records usually list their fields in the first record's order.
                         let slot = if names.get(i).is_some_and(|n| n == key) {
                             Some(i)
@@ -164,8 +154,8 @@ impl Named {
                             }
                             None => unknown = true,
                         }
-                    },
-                )?;
+                    })
+                    .map_err(|e| e.reason)?;
                 if unknown {
                     return Err("new_field");
                 }

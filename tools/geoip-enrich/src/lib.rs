@@ -14,9 +14,8 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 use onebox::append::{Appender, HeaderOnce};
 use onebox::chunk::HeaderRule;
-use onebox::cli::{usage, InputArgs, RunArgs};
+use onebox::cli::{usage, InputArgs, RecordFormatArgs, RunArgs};
 use onebox::par::Pipeline;
-use onebox::record::Format;
 
 use db::Db;
 use enrich::{EnrichWorker, Enricher};
@@ -125,13 +124,8 @@ pub struct Args {
     #[arg(long, value_name = "DB", conflicts_with = "dbs")]
     pub info: Option<PathBuf>,
 
-    /// Input format [default: detected from the first line: `{` is NDJSON, else TSV].
-    #[arg(short = 'i', long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
-
-    /// Output format [default: the input format]. TSV input may be written as NDJSON.
-    #[arg(short = 'o', long, value_name = "FORMAT")]
-    pub output_format: Option<Format>,
+    #[command(flatten)]
+    pub formats: RecordFormatArgs,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -172,14 +166,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     check_unique(&fields)?;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let enricher = Arc::new(Enricher {
-        appender: Appender::new(&names, args.output_format),
+        appender: Appender::new(&names, args.formats.output_format),
         dbs,
         fields,
         ip_field: args.ip_field.clone(),
         pick: args.ip_pick,
         reject_invalid: args.reject_invalid,
         cache: args.cache,
-        input_format: args.input_format,
+        input_format: args.formats.input_format,
     });
     // Compile --ip-field once up front so a bad path is a usage error before input.
     EnrichWorker::new(Arc::clone(&enricher))?;

@@ -10,9 +10,8 @@ use std::sync::Arc;
 use clap::{CommandFactory, Parser};
 use onebox::append::HeaderOnce;
 use onebox::chunk::HeaderRule;
-use onebox::cli::{InputArgs, RunArgs};
+use onebox::cli::{InputArgs, RecordFormatArgs, RunArgs};
 use onebox::par::Pipeline;
-use onebox::record::Format;
 
 use join::{Join, JoinWorker, Missing};
 use table::{Duplicates, TableFormat};
@@ -105,13 +104,8 @@ pub struct Args {
     #[arg(long)]
     pub last: bool,
 
-    /// Input format [default: detected from the first line: `{` is NDJSON, else TSV].
-    #[arg(short = 'i', long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
-
-    /// Output format [default: the input format]. TSV input may be written as NDJSON.
-    #[arg(short = 'o', long, value_name = "FORMAT")]
-    pub output_format: Option<Format>,
+    #[command(flatten)]
+    pub formats: RecordFormatArgs,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -141,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     // The table loads (and fails) before any input is read.
-    let table = table::load(&spec, args.output_format)?;
+    let table = table::load(&spec, args.formats.output_format)?;
     let join = Arc::new(Join {
         table,
         key: args.key.clone(),
@@ -150,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (_, true) => Missing::Reject,
             _ => Missing::Keep,
         },
-        input_format: args.input_format,
+        input_format: args.formats.input_format,
     });
     JoinWorker::new(Arc::clone(&join))?;
 
