@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let delimiter = [b',', b';', b'\t', b'|'][usize::from(d % 4)];
     let style = CsvStyle {
         delimiter,
-        null: if d & 4 == 0 { Vec::new() } else { b"\\N".to_vec() },
+        null: if d & 4 == 0 {
+            Vec::new()
+        } else {
+            b"\\N".to_vec()
+        },
     };
     let cells: Vec<&[u8]> = rest.split(|&b| b == 0xff).collect();
     let mut out = style.header(&["a", "b", "c"]);
