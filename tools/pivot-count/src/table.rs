@@ -249,7 +249,7 @@ fn merge_runs(
     let mut readers: Vec<RunReader> = runs
         .into_iter()
         .map(|f| RunReader {
-            lines: BufReader::with_capacity(256 << 10, f).split(b'\n'),
+            lines: BufReader::with_capacity(64 << 10, f).split(b'\n'),
             nsums,
         })
         .collect();
