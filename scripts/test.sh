@@ -30,3 +30,9 @@ cargo test --workspace --locked 2>&1 | tee target/test.log
 passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
 echo "$passed passed, $failed failed"
+
+# Coverage-guided fuzzing, each target for a bounded time (CI sets ONEBOX_FUZZ_SECONDS).
+if [ -n "${ONEBOX_FUZZ_SECONDS:-}" ]; then
+  step "fuzz (${ONEBOX_FUZZ_SECONDS}s per target)"
+  scripts/fuzz.sh "$ONEBOX_FUZZ_SECONDS"
+fi

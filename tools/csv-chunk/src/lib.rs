@@ -12,6 +12,7 @@ pub mod csvrow;
 pub mod files;
 pub mod frame;
 pub mod gz;
+pub mod interrupt;
 pub mod manifest;
 pub mod naming;
 pub mod router;
@@ -227,6 +228,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the output directory {}", dir.display()))?;
     ignore_file_size_signal();
+    interrupt::install();
 
     let counters = &pipeline.counters;
     let writer = FileWriter::new(
@@ -259,6 +261,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &mut router,
         false,
     );
+    // A SIGINT/SIGTERM stops the router (see `interrupt`); unfinished files are removed by
+    // `abort`, then the process ends by that signal.
+    if let Some(signal) = interrupt::received() {
+        let err = router.abort(interrupt::error(signal));
+        interrupt::exit_by(signal, &err);
+    }
     let completed = match result {
         Ok(_) => router.finish()?,
         Err(e) => return Err(router.abort(e)),

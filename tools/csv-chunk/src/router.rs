@@ -121,6 +121,10 @@ impl Router {
     }
 
     fn consume(&mut self, buf: &[u8]) -> anyhow::Result<()> {
+        // Stop at the first batch after SIGINT/SIGTERM, before opening or writing more files.
+        if let Some(signal) = crate::interrupt::received() {
+            return Err(crate::interrupt::error(signal));
+        }
         self.now = Instant::now();
         if self.partial.is_empty() {
             let used = self.frames(buf)?;

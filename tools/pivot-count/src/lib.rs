@@ -104,7 +104,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_count: u64,
 
-    /// Spill partial counts to TMPDIR when the group table passes SIZE (e.g. 512M).
+    /// Spill partial counts to TMPDIR when the group table passes SIZE (e.g. 512M). SIZE bounds
+    /// the table; reading blocks and 64 KiB per spilled run while merging come on top.
     #[arg(long, value_name = "SIZE", value_parser = onebox::size::parse_size)]
     pub mem_limit: Option<u64>,
 
