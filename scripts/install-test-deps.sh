@@ -15,6 +15,10 @@ venv=target/test-venv
 # (tests/tests/s3.rs runs it on loopback as the real S3 API the tools talk to), and awscli
 # (scripts/bench-s3.sh compares with it).
 want=(maxminddb:maxminddb moto:"moto[server]" awscli:awscli)
+# pyspark (about 320 MB) for the Spark pipe() test, unless that test is switched off.
+if [ "${ONEBOX_SPARK_TEST:-1}" != 0 ]; then
+  want+=(pyspark:pyspark)
+fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
@@ -32,13 +36,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"
 fi
 
-# Debian packages the examples' tests drive: GNU parallel (always), openssh-server for the opt-in
-# --sshlogin test (ONEBOX_SSH_TEST=1). Installed only when missing; the package lists are
-# refreshed only if the first try fails.
+# Debian packages the examples' tests drive: GNU parallel (always), openssh-server for the
+# --sshlogin test (when run as root, which sshd needs), a Java runtime (17 or later) for Spark.
+# Installed only when missing; the package lists are refreshed only if the first try fails.
 apt_want=()
 command -v parallel > /dev/null || apt_want+=(parallel)
-if [ -n "${ONEBOX_SSH_TEST:-}" ] && [ ! -x /usr/sbin/sshd ]; then
+if [ "$(id -u)" = 0 ] && [ "${ONEBOX_SSH_TEST:-1}" != 0 ] && [ ! -x /usr/sbin/sshd ]; then
   apt_want+=(openssh-server)
+fi
+if [ "${ONEBOX_SPARK_TEST:-1}" != 0 ]; then
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
+  [ "${java_major:-0}" -ge 17 ] || apt_want+=(openjdk-17-jre-headless)
 fi
 if [ ${#apt_want[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -25,6 +25,13 @@ cargo build --workspace --bins --locked
 step "test"
 # Tests that compare with Python peers use the venv the installer made.
 export ONEBOX_TEST_PYTHON="$PWD/target/test-venv/bin/python"
+# The examples' multi-host tests: GNU parallel --sshlogin to an sshd on loopback (needs root) and
+# Spark local mode (pyspark in the venv, Java 17+). Set either to 0 to leave it out.
+if [ "$(id -u)" = 0 ]; then
+  export ONEBOX_SSH_TEST="${ONEBOX_SSH_TEST:-1}"
+fi
+export ONEBOX_SPARK_TEST="${ONEBOX_SPARK_TEST:-1}"
+export ONEBOX_SPARK_PYTHON="${ONEBOX_SPARK_PYTHON:-$ONEBOX_TEST_PYTHON}"
 cargo test --workspace --locked 2>&1 | tee target/test.log
 # One closing line for readers of CI logs.
 passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')

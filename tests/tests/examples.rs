@@ -257,11 +257,17 @@ fn telemetry_fan_out_with_parallel_and_xargs_equals_one_run() {
     }
 }
 
-/// Opt-in (ONEBOX_SSH_TEST=1, as root, needs openssh-server): GNU parallel --sshlogin with a
-/// second "host", an sshd on a loopback port started by tests/ssh-loopback.sh.
+/// Whether an opt-in test's variable is set to anything but 0.
+fn opted_in(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| v != "0")
+}
+
+/// Opt-in (ONEBOX_SSH_TEST=1, as root, needs openssh-server; scripts/test.sh opts in as root):
+/// GNU parallel --sshlogin with a second "host", an sshd on a loopback port started by
+/// tests/ssh-loopback.sh.
 #[test]
 fn telemetry_over_sshlogin_equals_one_run() {
-    if std::env::var_os("ONEBOX_SSH_TEST").is_none() {
+    if !opted_in("ONEBOX_SSH_TEST") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -288,17 +294,18 @@ fn telemetry_over_sshlogin_equals_one_run() {
     assert!(log.matches("Accepted publickey").count() >= 2, "{log}");
 }
 
-/// Opt-in (ONEBOX_SPARK_TEST=1, needs pyspark and Java 17; the Python is ONEBOX_SPARK_PYTHON or
-/// target/spark-venv/bin/python): the tools as Spark rdd.pipe() stages and pivot-count as mapper
-/// and reducer give what the tools give on their own (on input without invalid UTF-8).
+/// Opt-in (ONEBOX_SPARK_TEST=1, needs pyspark and Java 17+; the Python is ONEBOX_SPARK_PYTHON or
+/// target/test-venv/bin/python; scripts/test.sh opts in and installs both): the tools as Spark
+/// rdd.pipe() stages and pivot-count as mapper and reducer give what the tools give on their own
+/// (on input without invalid UTF-8).
 #[test]
 fn spark_pipe_stages_and_merged_counts_equal_local_runs() {
-    if std::env::var_os("ONEBOX_SPARK_TEST").is_none() {
+    if !opted_in("ONEBOX_SPARK_TEST") {
         return;
     }
     let python = std::env::var("ONEBOX_SPARK_PYTHON").unwrap_or_else(|_| {
         root()
-            .join("target/spark-venv/bin/python")
+            .join("target/test-venv/bin/python")
             .display()
             .to_string()
     });
