@@ -107,9 +107,30 @@ fn fixture() -> Option<&'static Fixture> {
             write_logs(&dir.path().join("logs"));
             upload_logs(server.port, &dir.path().join("logs"));
             let proxy = Proxy::start(server.port);
+            cleanup_at_exit(server.child.id(), dir.path());
             Some(Fixture { server, dir, proxy })
         })
         .as_ref()
+}
+
+/// A static is never dropped: at exit, stop the fixture's server and remove its files, so no
+/// moto_server outlives the test run.
+fn cleanup_at_exit(pid: u32, dir: &Path) {
+    static PID: OnceLock<u32> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn cleanup() {
+        if let Some(&pid) = PID.get() {
+            // SAFETY: kill(2) on the pid of our own child; no memory is touched.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    let _ = PID.set(pid);
+    let _ = DIR.set(dir.to_path_buf());
+    // SAFETY: registers a plain function with no arguments, as atexit(3) requires.
+    unsafe { libc::atexit(cleanup) };
 }
 
 /// Writes the log files: a few lines each, some objects with two `#Fields` blocks.
