@@ -26,7 +26,8 @@ mkdir -p "$work"
 city=$work/onebox-City-Test.mmdb
 input=$work/cf-$records.ndjson
 if [ ! -s "$input" ]; then
-  "$venv/bin/python" - "$records" > "$input" <<'PY'
+  # Written aside and renamed, so an interrupted run never leaves a truncated input to reuse.
+  "$venv/bin/python" - "$records" > "$input.tmp" <<'PY'
 import json, random, sys
 random.seed(7)
 nets4 = ["81.2", "216.160", "151.38", "5.146", "89.160", "186.192", "175.16", "1.128", "49.96", "41.0"]
@@ -49,6 +50,7 @@ for i in range(int(sys.argv[1])):
            "model_id": "m%d" % random.randrange(1200000)}
     w(json.dumps(rec, separators=(",", ":")) + "\n")
 PY
+  mv "$input.tmp" "$input"
 fi
 bytes=$(wc -c < "$input")
 echo "input: $records records, $((bytes / 1000000)) MB, $(nproc) cores"
