@@ -98,6 +98,12 @@ impl Appender {
     /// suffix for [`Appending::end_with`]: for values reused by many records.
     pub fn suffix(&self, format: Format, values: &[Option<&[u8]>]) -> Vec<u8> {
         let mut out = Vec::new();
+        self.suffix_into(format, values, &mut out);
+        out
+    }
+
+    /// [`Appender::suffix`], appended to `out` (no allocation when `out` has room).
+    pub fn suffix_into(&self, format: Format, values: &[Option<&[u8]>], out: &mut Vec<u8>) {
         for (key, value) in self.json_keys.iter().zip(values) {
             match format {
                 Format::Ndjson => {
@@ -111,7 +117,6 @@ impl Appender {
                 }
             }
         }
-        out
     }
 
     /// Starts writing `record` into `out`: its own fields now, the new ones through the

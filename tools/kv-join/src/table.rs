@@ -1,18 +1,18 @@
 //! The look-up table: read once (TSV, CSV or NDJSON, gzip allowed) into a hash map from key
 //! text to the new fields, pre-rendered for both output formats, so a hit costs one hash
-//! probe and one copy.
+//! probe and one copy (the rows are packed by [`crate::store::RowStore`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use hashbrown::hash_map::Entry;
-use hashbrown::HashMap;
 use onebox::append::{encode_str, Appender};
 use onebox::input::{self, Source};
 use onebox::json;
 use onebox::record::{FieldReader, Format, Layout, Record, Value};
 use onebox::tsv;
+
+use crate::store::RowStore;
 
 /// The table's file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -41,33 +41,27 @@ pub struct Spec<'a> {
     pub duplicates: Duplicates,
 }
 
-/// A row's fields as suffixes for NDJSON and for TSV output.
-type Suffixes = (Box<[u8]>, Box<[u8]>);
-
 /// The loaded table.
 pub struct Table {
     pub appender: Appender,
-    /// Key text -> (row's line number, index into `suffixes`).
-    map: HashMap<Box<[u8]>, (u64, u32)>,
-    /// Per row: the NDJSON suffix then the TSV suffix (see [`Appender::suffix`]).
-    suffixes: Vec<Suffixes>,
+    /// Key text -> the row's NDJSON and TSV suffixes (see [`Appender::suffix`]).
+    rows: RowStore,
     miss: (Vec<u8>, Vec<u8>),
 }
 
 impl Table {
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.rows.is_empty()
     }
 
     /// The suffix to append for `key` in `format`, if the table has it.
     #[inline]
     pub fn get(&self, key: &[u8], format: Format) -> Option<&[u8]> {
-        let &(_, i) = self.map.get(key)?;
-        let (j, t) = &self.suffixes[i as usize];
+        let (j, t) = self.rows.get(key)?;
         Some(match format {
             Format::Ndjson => j,
             Format::Tsv => t,
@@ -132,9 +126,11 @@ fn sniff(reader: &mut impl BufRead) -> std::io::Result<TableFormat> {
 /// Rows collected so far, with the column layout known once the header is read.
 struct Builder {
     names: Vec<String>,
-    map: HashMap<Box<[u8]>, (u64, u32)>,
-    suffixes: Vec<Suffixes>,
+    rows: RowStore,
     appender: Appender,
+    /// Reused buffers for one row's rendered suffixes.
+    json: Vec<u8>,
+    tsv: Vec<u8>,
 }
 
 struct Loader<'s> {
@@ -161,8 +157,9 @@ impl Loader<'_> {
         self.builder = Some(Builder {
             appender: Appender::new(&out, None),
             names,
-            map: HashMap::new(),
-            suffixes: Vec::new(),
+            rows: RowStore::default(),
+            json: Vec::new(),
+            tsv: Vec::new(),
         });
         Ok(())
     }
@@ -200,30 +197,21 @@ impl Loader<'_> {
             .iter()
             .map(|v| v.as_ref().map(|v| &v.1[..]))
             .collect();
-        let suffix = (
-            b.appender.suffix(Format::Ndjson, &json).into_boxed_slice(),
-            b.appender.suffix(Format::Tsv, &tsv).into_boxed_slice(),
-        );
-        match b.map.entry(key.into()) {
-            Entry::Vacant(v) => {
-                v.insert((line, b.suffixes.len() as u32));
-                b.suffixes.push(suffix);
-            }
-            Entry::Occupied(mut o) => match self.spec.duplicates {
-                Duplicates::First => {}
-                Duplicates::Last => {
-                    let i = o.get().1 as usize;
-                    b.suffixes[i] = suffix;
-                    o.get_mut().0 = line;
-                }
-                Duplicates::Error => anyhow::bail!(
+        b.json.clear();
+        b.appender.suffix_into(Format::Ndjson, &json, &mut b.json);
+        b.tsv.clear();
+        b.appender.suffix_into(Format::Tsv, &tsv, &mut b.tsv);
+        let replace = self.spec.duplicates == Duplicates::Last;
+        if let Some(old) = b.rows.insert(key, &b.json, &b.tsv, line, replace) {
+            if self.spec.duplicates == Duplicates::Error {
+                anyhow::bail!(
                     "--table {}: duplicate key \"{}\" (lines {} and {}); use --first or --last",
                     self.name,
                     String::from_utf8_lossy(key),
-                    o.get().0,
+                    old.line,
                     line
-                ),
-            },
+                );
+            }
         }
         Ok(())
     }
@@ -404,10 +392,11 @@ impl Loader<'_> {
             appender.suffix(Format::Ndjson, &nulls),
             appender.suffix(Format::Tsv, &nulls),
         );
+        let mut rows = b.rows;
+        rows.shrink();
         Ok(Table {
             appender,
-            map: b.map,
-            suffixes: b.suffixes,
+            rows,
             miss,
         })
     }
