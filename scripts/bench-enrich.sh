@@ -56,11 +56,13 @@ bytes=$(wc -c < "$input")
 echo "input: $records records, $((bytes / 1000000)) MB, $(nproc) cores"
 cat "$input" > /dev/null # warm the page cache
 
-# run NAME CORES CMD...: one timed run; prints a row.
+# run NAME CORES CMD...: one timed run with the output thrown away (writing a GB to disk would
+# be timed too), then an untimed one keeping the output for the comparisons; prints a row.
 run() {
   local name=$1 cores=$2
   shift 2
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$work/$name.out"
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > /dev/null
+  "$@" > "$work/$name.out"
   read -r wall user sys rss < "$work/time"
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v recs="$records" -v c="$cores" \
     'BEGIN {printf "%-24s wall %6.2fs  cpu %6.2fs  rss %6.1f MiB  %6.2f M rec/s  %6.2f M rec/s/core\n", n, w, u+s, r/1024, recs/w/1e6, recs/w/c/1e6}'
@@ -77,7 +79,7 @@ cat > "$work/enrich.py" <<'PY'
 import json, sys, maxminddb
 r = maxminddb.open_database(sys.argv[1], maxminddb.MODE_MMAP_EXT)
 out = sys.stdout.write
-for line in sys.stdin:
+for line in open(sys.argv[2], encoding="utf-8"):
     rec = json.loads(line)
     g = None
     ip = rec.get("c_ip")
@@ -96,7 +98,7 @@ for line in sys.stdin:
     rec["geo_lon"] = loc.get("longitude")
     out(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
 PY
-run python-maxminddb-ext 1 "$venv/bin/python" "$work/enrich.py" "$city" < "$input"
+run python-maxminddb-ext 1 "$venv/bin/python" "$work/enrich.py" "$city" "$input"
 "$venv/bin/python" - "$work/geoip-enrich-j1.out" "$work/python-maxminddb-ext.out" <<'PY'
 import json, sys
 a, b = open(sys.argv[1]), open(sys.argv[2])
