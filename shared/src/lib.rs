@@ -11,6 +11,7 @@
 
 pub mod append;
 pub mod chunk;
+pub mod civil;
 pub mod cli;
 pub mod counters;
 pub mod input;

@@ -2,6 +2,8 @@
 //!
 //! Timestamps of this one fixed shape sort as text in time order, so filters compare bytes.
 
+use onebox::civil::civil_from_days;
+
 /// A timestamp as `YYYY-MM-DDTHH:MM:SSZ`.
 pub type Stamp = [u8; 20];
 
@@ -34,20 +36,6 @@ pub fn from_epoch(text: &[u8]) -> Option<Stamp> {
         rem % 60
     );
     text.as_bytes().try_into().ok()
-}
-
-/// Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// Whether `s` matches `pattern`, where `d` is any ASCII digit and other bytes are literal.
