@@ -683,18 +683,62 @@ pub fn write_compact(raw: &[u8], out: &mut Vec<u8>) {
 /// Appends `s` as a JSON string literal. Bytes that are not UTF-8 become U+FFFD.
 pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    // Fast path: printable ASCII without quotes or backslashes is copied as it is.
-    if s.iter()
-        .all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
-    {
-        out.extend_from_slice(s);
-    } else {
-        match std::str::from_utf8(s) {
+    // Fast path: the printable-ASCII run without quotes or backslashes is copied as it is.
+    let plain = plain_prefix(s);
+    out.extend_from_slice(&s[..plain]);
+    if plain < s.len() {
+        // The plain run is ASCII, so the rest starts on a character boundary.
+        let rest = &s[plain..];
+        match std::str::from_utf8(rest) {
             Ok(text) => escape_str(text, out),
-            Err(_) => escape_str(&String::from_utf8_lossy(s), out),
+            Err(_) => escape_str(&String::from_utf8_lossy(rest), out),
         }
     }
     out.push(b'"');
+}
+
+/// Whether a byte goes into a JSON string as it is (printable ASCII, not `"` or `\\`).
+#[inline]
+fn is_plain(c: u8) -> bool {
+    (0x20..0x80).contains(&c) && c != b'"' && c != b'\\'
+}
+
+/// The length of the longest prefix of `s` made of [`is_plain`] bytes, 16 bytes at a time.
+#[inline]
+fn plain_prefix(s: &[u8]) -> usize {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads s[i..i + 16], in bounds.
+        unsafe {
+            let (space, quote, backslash) = (
+                _mm_set1_epi8(0x20),
+                _mm_set1_epi8(b'"' as i8),
+                _mm_set1_epi8(b'\\' as i8),
+            );
+            while i + 16 <= s.len() {
+                let v = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
+                // A signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
+                let special = _mm_or_si128(
+                    _mm_cmplt_epi8(v, space),
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                );
+                let mask = _mm_movemask_epi8(special);
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < s.len() && is_plain(s[i]) {
+        i += 1;
+    }
+    i
 }
 
 fn escape_str(text: &str, out: &mut Vec<u8>) {
@@ -906,5 +950,25 @@ mod tests {
         assert_eq!(out, b"\"a\\\"b\\\\c\\n\\u0001\xef\xbf\xbd\"");
         let v: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(v, "a\"b\\c\n\u{1}\u{fffd}");
+    }
+
+    #[test]
+    fn every_byte_at_every_offset_round_trips() {
+        // The 16-byte fast path must stop at the first special byte wherever it falls.
+        let mut out = Vec::new();
+        for special in 0..=255u8 {
+            for at in 0..40 {
+                let mut s = vec![b'x'; 40];
+                s[at] = special;
+                out.clear();
+                write_string(&s, &mut out);
+                let back: String = serde_json::from_slice(&out).unwrap();
+                assert_eq!(back, String::from_utf8_lossy(&s), "byte {special:#x} at {at}");
+            }
+        }
+        // Multi-byte UTF-8 after a long plain run is kept, not replaced.
+        out.clear();
+        write_string("plain ascii text, then: \u{e9}t\u{e9} \u{20ac}".as_bytes(), &mut out);
+        assert_eq!(out, "\"plain ascii text, then: \u{e9}t\u{e9} \u{20ac}\"".as_bytes());
     }
 }

@@ -69,9 +69,6 @@ pub struct Plan {
     sources: Vec<Option<usize>>,
     /// Per extract: the index and kind of the field it runs on.
     extract_sources: Vec<Option<(usize, Kind)>>,
-    /// The last field the filters look at: TABs are located only this far for a line that
-    /// may be dropped.
-    filter_last: usize,
 }
 
 impl Plan {
@@ -102,20 +99,6 @@ impl Plan {
             pos("cs_method"),
             pos("x_edge_result_type"),
         );
-        let f = &config.filters;
-        let filter_last = [
-            stem,
-            status.filter(|_| f.status.is_some()),
-            method.filter(|_| f.methods.is_some()),
-            result_type.filter(|_| f.result_types.is_some()),
-            date.filter(|_| f.needs_time()),
-            time.filter(|_| f.needs_time()),
-            epoch.filter(|_| f.needs_time()),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
         Plan {
             web: columns.is_web_log(),
             width: columns.names.len(),
@@ -126,7 +109,6 @@ impl Plan {
             status,
             method,
             result_type,
-            filter_last,
             sources,
             extract_sources,
             columns,
@@ -141,11 +123,10 @@ struct Fields<'l> {
 }
 
 impl<'l> Fields<'l> {
-    /// Field `i`; its TABs must have been located (an unlocated field reads as empty).
+    /// Field `i` (the field count was checked: a missing field reads as empty).
     #[inline]
     fn get(&self, i: usize) -> &'l [u8] {
         if i > self.tabs.len() {
-            debug_assert!(false, "field {i} read before its TABs were located");
             return b"";
         }
         let start = if i == 0 { 0 } else { self.tabs[i - 1] + 1 };
@@ -165,7 +146,8 @@ pub struct LineParser {
     config: std::sync::Arc<Config>,
     /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
     keys: Vec<Vec<u8>>,
-    tabs: crate::split::Tabs,
+    /// TAB positions for [`LineParser::parse`] (the worker brings its own).
+    tabs: Vec<usize>,
     path_scratch: Vec<u8>,
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
@@ -192,7 +174,7 @@ impl LineParser {
         LineParser {
             config,
             keys,
-            tabs: crate::split::Tabs::default(),
+            tabs: Vec::new(),
             path_scratch: Vec::new(),
             value_scratch: Vec::new(),
             extract_states,
@@ -205,12 +187,28 @@ impl LineParser {
 
     /// Parses one data line of layout `plan`, appending its record to `out` when kept.
     pub fn parse(&mut self, plan: &Plan, line: &[u8], out: &mut Vec<u8>) -> Outcome {
+        // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut tabs = std::mem::take(&mut self.tabs);
+        crate::split::split_line(line, 0, &mut tabs);
+        let outcome = self.parse_split(plan, line, &tabs, out);
+        self.tabs = tabs;
+        outcome
+    }
+
+    /// [`LineParser::parse`] of a line whose TAB positions the caller found already
+    /// ([`crate::split::split_line`]).
+    pub fn parse_split(
+        &mut self,
+        plan: &Plan,
+        line: &[u8],
+        tabs: &[usize],
+        out: &mut Vec<u8>,
+    ) -> Outcome {
         if !plan.web {
             return Outcome::Rejected("not_web_log");
         }
-        // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let count = self.tabs.start(line, plan.filter_last) + 1;
+        let count = tabs.len() + 1;
         if count != plan.width {
             // One extra, empty, trailing field (a trailing TAB) is accepted (DESIGN 8).
             if count != plan.width + 1 || line.last() != Some(&b'\t') {
@@ -225,11 +223,7 @@ impl LineParser {
         };
         let config = &*self.config;
 
-        // Filters first, on the few fields they need (located by `start`).
-        let fields = Fields {
-            line,
-            tabs: self.tabs.get(),
-        };
+        let fields = Fields { line, tabs };
         let mut stamp: Option<Stamp> = None;
         if config.filters.needs_time() {
             stamp = stamp_of(plan, &fields);
@@ -243,7 +237,6 @@ impl LineParser {
         } else {
             decode_once(stem, &mut self.path_scratch)
         };
-        // Only the fields an active filter reads were located (see Plan::filter_last).
         let f = &config.filters;
         let wanted = |on: bool, i: Option<usize>| if on { fields.value(i) } else { None };
         let subject = Subject {
@@ -261,12 +254,6 @@ impl LineParser {
             return Outcome::Dropped(Drop::NoEvent);
         }
 
-        // A kept line: every field is needed.
-        self.tabs.locate_all(line);
-        let fields = Fields {
-            line,
-            tabs: self.tabs.get(),
-        };
         if stamp.is_none()
             && config
                 .columns

@@ -5,12 +5,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use hashbrown::HashMap;
+use onebox::chunk::trim_cr;
 use onebox::counters::Counter;
 use onebox::par::{BlockRef, Out, Worker};
 
 use crate::filter::Drop;
 use crate::parse::{Config, LineParser, Outcome, Plan};
 use crate::schema::Columns;
+use crate::split::split_line;
 
 /// Sources already reported as not web logs, so each gets one note.
 pub type Noted = Arc<Mutex<HashSet<String>>>;
@@ -28,6 +30,8 @@ pub struct ParseWorker {
     follows_sources: bool,
     /// The layout in force at the end of the last block, and its header's line number.
     carried: (usize, u64),
+    /// The TAB positions of the current line.
+    tabs: Vec<usize>,
 }
 
 impl ParseWorker {
@@ -46,6 +50,7 @@ impl ParseWorker {
             records_out,
             follows_sources,
             carried: (0, 0),
+            tabs: Vec::new(),
         }
     }
 
@@ -90,7 +95,14 @@ impl Worker for ParseWorker {
         let mut dropped = [0u64; Drop::ALL.len()];
         let mut noted_here = false;
         let result = (|| {
-            for (line_no, line) in block.lines() {
+            let data = block.data;
+            let (mut start, mut line_no) = (0, block.first_line);
+            while start < data.len() {
+                let end = split_line(data, start, &mut self.tabs);
+                let line = trim_cr(&data[start..end]);
+                start = end + 1;
+                line_no += 1;
+                let line_no = line_no - 1;
                 // Only spaces make a blank line: a line of TABs is a record with empty fields
                 // (and so, in a log, a malformed one).
                 if line.iter().all(|&c| c == b' ') {
@@ -107,7 +119,10 @@ impl Worker for ParseWorker {
                     }
                     continue;
                 }
-                match self.parser.parse(&self.plans[plan], line, &mut out.data) {
+                match self
+                    .parser
+                    .parse_split(&self.plans[plan], line, &self.tabs, &mut out.data)
+                {
                     Outcome::Kept => kept += 1,
                     Outcome::Dropped(why) => dropped[why as usize] += 1,
                     Outcome::Rejected(reason) => {
