@@ -112,7 +112,7 @@ pub enum Value<'a> {
     Tsv(&'a [u8]),
 }
 
-impl Value<'_> {
+impl<'a> Value<'a> {
     /// Appends the value as plain text (see [`JsonValue::write_text`]; TSV cells unescaped).
     pub fn write_text(&self, out: &mut Vec<u8>) {
         match self {
@@ -132,7 +132,7 @@ impl Value<'_> {
     }
 
     /// The value's text without copying, when it needs no decoding.
-    pub fn as_plain(&self) -> Option<&[u8]> {
+    pub fn as_plain(&self) -> Option<&'a [u8]> {
         match self {
             Value::Missing => Some(b""),
             Value::Json(v) => match v.kind {

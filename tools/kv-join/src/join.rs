@@ -1,9 +1,13 @@
 //! The per-record work: read the key field, append the table row's fields (or nulls).
+//!
+//! A block is joined in three passes so that the table's memory is waited for once per batch
+//! rather than once per record (see [`crate::store`]): read every record's key, look the keys
+//! up together, then write the records in order.
 
 use std::sync::Arc;
 
 use onebox::par::{BlockRef, Out, Worker};
-use onebox::record::{self, FieldReader, Format};
+use onebox::record::{self, FieldReader, Format, Record};
 
 use crate::table::Table;
 
@@ -29,7 +33,9 @@ pub struct Join {
 pub struct JoinWorker {
     join: Arc<Join>,
     reader: FieldReader,
-    text: Vec<u8>,
+    /// Decoded keys that could not be borrowed from the block (escaped JSON, TSV escapes).
+    decoded: Vec<u8>,
+    found: Vec<Option<crate::store::RowRef>>,
 }
 
 impl JoinWorker {
@@ -39,9 +45,21 @@ impl JoinWorker {
         Ok(JoinWorker {
             join,
             reader,
-            text: Vec::new(),
+            decoded: Vec::new(),
+            found: Vec::new(),
         })
     }
+}
+
+/// A record's key as read in the first pass.
+enum Key<'a> {
+    /// Null or missing: never in the table.
+    None,
+    Borrowed(&'a [u8]),
+    /// A range of [`JoinWorker::decoded`].
+    Decoded(std::ops::Range<usize>),
+    /// The record could not be read: rejected with this reason.
+    Bad(&'static str),
 }
 
 impl Worker for JoinWorker {
@@ -53,55 +71,78 @@ impl Worker for JoinWorker {
             appender.check(l)?;
         }
         appender.header(block, layout, &mut out.data);
-        let (mut kept, mut found, mut not_found, mut dropped) = (0, 0, 0, 0);
+
+        // Pass 1: every record's key.
+        let mut pending: Vec<(Record<'_>, Key<'_>)> = Vec::new();
         let mut values = Vec::with_capacity(1);
-        let result = record::records(block, join.input_format, out, |rec, out| {
-            if let Err(reason) = self.reader.read(&rec, &mut values) {
-                return out.reject(block, rec.line_no, reason, rec.text);
-            }
-            let v = values[0];
-            let format = appender.format(rec.layout);
-            let hit = if v.is_null() {
-                None
-            } else {
-                let key = match v.as_plain() {
-                    Some(plain) => plain,
+        self.decoded.clear();
+        let result = record::records(block, join.input_format, out, |rec, _| {
+            let key = match self.reader.read(&rec, &mut values) {
+                Err(reason) => Key::Bad(reason),
+                Ok(()) if values[0].is_null() => Key::None,
+                Ok(()) => match values[0].as_plain() {
+                    Some(plain) => Key::Borrowed(plain),
                     None => {
-                        self.text.clear();
-                        v.write_text(&mut self.text);
-                        &self.text
-                    }
-                };
-                join.table.get(key, format)
-            };
-            let suffix = match hit {
-                Some(s) => {
-                    found += 1;
-                    s
-                }
-                None => match join.missing {
-                    Missing::Keep => {
-                        not_found += 1;
-                        join.table.miss(format)
-                    }
-                    Missing::Drop => {
-                        not_found += 1;
-                        dropped += 1;
-                        return Ok(());
-                    }
-                    Missing::Reject => {
-                        return out.reject(block, rec.line_no, "not_found", rec.text);
+                        let start = self.decoded.len();
+                        values[0].write_text(&mut self.decoded);
+                        Key::Decoded(start..self.decoded.len())
                     }
                 },
             };
-            kept += 1;
-            appender.begin(&rec, &mut out.data).end_with(suffix);
+            pending.push((rec, key));
             Ok(())
         });
+
+        // Pass 2: the look-ups, together.
+        let keys: Vec<Option<&[u8]>> = pending
+            .iter()
+            .map(|(_, key)| match key {
+                Key::Borrowed(k) => Some(*k),
+                Key::Decoded(range) => Some(&self.decoded[range.clone()]),
+                Key::None | Key::Bad(_) => None,
+            })
+            .collect();
+        join.table.get_batch(&keys, &mut self.found);
+
+        // Pass 3: the records, in order.
+        let (mut kept, mut found, mut not_found, mut dropped) = (0, 0, 0, 0);
+        let written = (|| {
+            for ((rec, key), row) in pending.iter().zip(&self.found) {
+                if let Key::Bad(reason) = key {
+                    out.reject(block, rec.line_no, reason, rec.text)?;
+                    continue;
+                }
+                let format = appender.format(rec.layout);
+                let suffix = match row {
+                    Some(row) => {
+                        found += 1;
+                        join.table.suffix(*row, format)
+                    }
+                    None => match join.missing {
+                        Missing::Keep => {
+                            not_found += 1;
+                            join.table.miss(format)
+                        }
+                        Missing::Drop => {
+                            not_found += 1;
+                            dropped += 1;
+                            continue;
+                        }
+                        Missing::Reject => {
+                            out.reject(block, rec.line_no, "not_found", rec.text)?;
+                            continue;
+                        }
+                    },
+                };
+                kept += 1;
+                appender.begin(rec, &mut out.data).end_with(suffix);
+            }
+            anyhow::Ok(())
+        })();
         out.tally("records_out", kept);
         out.tally("found", found);
         out.tally("not_found", not_found);
         out.tally("filtered_missing", dropped);
-        result
+        result.and(written)
     }
 }

@@ -34,9 +34,9 @@ A record whose key is missing, null or not in the table gets null fields and is 
 `not_found` (--drop-missing leaves it out, counted filtered_missing; --reject-missing rejects
 it). A key that appears twice in the table is an error naming it, unless --first or --last.
 
-Memory: the table, loaded once and shared by all threads (about 70 bytes per row plus the key
+Memory: the table, loaded once and shared by all threads (about 50 bytes per row plus the key
 and the added values, kept rendered for JSON and for TSV: a million rows of short ids take
-about 150 MiB), plus O(threads x block size) for the records.";
+about 95 MiB), plus O(threads x block size) for the records.";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:

@@ -12,7 +12,7 @@ use onebox::json;
 use onebox::record::{FieldReader, Format, Layout, Record, Value};
 use onebox::tsv;
 
-use crate::store::RowStore;
+use crate::store::{RowRef, RowStore};
 
 /// The table's file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,8 +58,23 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// The suffix to append for `key` in `format`, if the table has it.
+    /// Looks up `keys[i]` into `found[i]` (see [`RowStore::get_batch`]).
     #[inline]
+    pub fn get_batch(&self, keys: &[Option<&[u8]>], found: &mut Vec<Option<RowRef>>) {
+        self.rows.get_batch(keys, found);
+    }
+
+    /// The suffix to append for a found row in `format`.
+    #[inline]
+    pub fn suffix(&self, row: RowRef, format: Format) -> &[u8] {
+        let (json, tsv) = self.rows.suffixes(row);
+        match format {
+            Format::Ndjson => json,
+            Format::Tsv => tsv,
+        }
+    }
+
+    /// The suffix to append for `key` in `format`, if the table has it.
     pub fn get(&self, key: &[u8], format: Format) -> Option<&[u8]> {
         let (j, t) = self.rows.get(key)?;
         Some(match format {
