@@ -39,7 +39,11 @@ else
 fi
 
 models='^/models/(?P<model_id>[0-9a-f-]+)'
-cflog-parse -j "$threads" --drop-static \
+# TSV between the tools: the records have fixed columns here, and TSV is cheaper to write and
+# to read again than NDJSON (the job takes about 15% less time). Bytes that are not UTF-8 pass
+# through TSV as they are; csv-chunk writes them as U+FFFD (counted as utf8_repaired), as the
+# JSON writer would have.
+cflog-parse -j "$threads" -o tsv --drop-static \
     --fields timestamp,c_ip,cs_method,cs_uri_stem,sc_status,sc_bytes,time_taken,cs_user_agent \
     --extract "$models" \
     --event 'download=^/models/[^/]+/download' --event 'view=^/models/' --event 'search=^/search' \

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use crate::bytescan::{find_stop, Stops};
+
 /// Containers nested deeper than this are rejected (keeps skipping bounded on hostile input).
 const MAX_DEPTH: usize = 512;
 
@@ -491,73 +493,12 @@ fn key_colon(b: &[u8], pos: usize) -> Result<usize, JsonError> {
     Ok(skip_ws(b, pos + 1))
 }
 
-/// Bytes that end the fast scan inside a string: the quote, a backslash, control bytes.
-static STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 /// The first position at or after `i` holding a quote, a backslash or a control byte (or
-/// `b.len()`). Sixteen bytes at a time with SSE2 on x86-64; elsewhere, and for the last bytes,
-/// eight at a time with word arithmetic ("SWAR"): for each condition, the lowest flagged byte
-/// of a word is exact (a borrow only runs upward from a true match), so the lowest flagged
-/// byte of the three conditions together is the first stop.
+/// `b.len()`).
 #[inline]
-fn find_string_stop(b: &[u8], mut i: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads b[i..i + 16], in bounds.
-        unsafe {
-            let (control, quote, backslash) = (
-                _mm_set1_epi8(0x1f),
-                _mm_set1_epi8(b'"' as i8),
-                _mm_set1_epi8(b'\\' as i8),
-            );
-            while i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                // min(v, 0x1f) == v exactly when v <= 0x1f (unsigned).
-                let stop = _mm_or_si128(
-                    _mm_cmpeq_epi8(_mm_min_epu8(v, control), v),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                );
-                let mask = _mm_movemask_epi8(stop);
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while i + 8 <= b.len() {
-        let x = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-        let quote = x ^ (ONES * b'"' as u64);
-        let backslash = x ^ (ONES * b'\\' as u64);
-        let found = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x);
-        let found = found & HIGH;
-        if found != 0 {
-            return i + (found.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && !STRING_STOP[b[i] as usize] {
-        i += 1;
-    }
-    i
+fn find_string_stop(b: &[u8], i: usize) -> usize {
+    const STRING_STOPS: Stops = Stops::new(b"\"\\").control();
+    find_stop(b, i, &STRING_STOPS)
 }
 
 /// Skips a string starting at its opening quote; returns the position after the closing quote
@@ -726,48 +667,12 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Whether a byte goes into a JSON string as it is (printable ASCII, not `"` or `\\`).
-#[inline]
-fn is_plain(c: u8) -> bool {
-    (0x20..0x80).contains(&c) && c != b'"' && c != b'\\'
-}
-
-/// The length of the longest prefix of `s` made of [`is_plain`] bytes, 16 bytes at a time.
+/// The length of the longest prefix of `s` that goes into a JSON string as it is (printable
+/// ASCII other than `"` and `\\`).
 #[inline]
 fn plain_prefix(s: &[u8]) -> usize {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of the x86-64 baseline; each load reads s[i..i + 16], in bounds.
-        unsafe {
-            let (space, quote, backslash) = (
-                _mm_set1_epi8(0x20),
-                _mm_set1_epi8(b'"' as i8),
-                _mm_set1_epi8(b'\\' as i8),
-            );
-            while i + 16 <= s.len() {
-                let v = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
-                // A signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
-                let special = _mm_or_si128(
-                    _mm_cmplt_epi8(v, space),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                );
-                let mask = _mm_movemask_epi8(special);
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
-    while i < s.len() && is_plain(s[i]) {
-        i += 1;
-    }
-    i
+    const SPECIAL: Stops = Stops::new(b"\"\\").control().non_ascii();
+    find_stop(s, 0, &SPECIAL)
 }
 
 fn escape_str(text: &str, out: &mut Vec<u8>) {

@@ -10,6 +10,7 @@
 //! A tool is a [`par::Worker`]: it turns one block into output bytes and reject lines.
 
 pub mod append;
+pub mod bytescan;
 pub mod chunk;
 pub mod civil;
 pub mod cli;

@@ -5,6 +5,7 @@
 //! string apart, as PostgreSQL's CSV COPY does: null is an unquoted empty field, the empty
 //! string is `""`.
 
+use onebox::bytescan::{find_stop, Stops};
 use onebox::record::Value;
 
 /// How fields are written.
@@ -25,11 +26,27 @@ impl CsvStyle {
                 .any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r')
     }
 
-    /// Appends one non-null field.
-    pub fn text(&self, text: &[u8], out: &mut Vec<u8>) {
+    /// Appends one non-null field. Returns false when `text` is not UTF-8 (possible in TSV
+    /// input): its bad bytes are written as U+FFFD, so the CSV stays loadable as UTF-8.
+    pub fn text(&self, text: &[u8], out: &mut Vec<u8>) -> bool {
+        let stops = Stops::new(&[self.delimiter, b'"', b'\r', b'\n']).non_ascii();
+        let first = find_stop(text, 0, &stops);
+        if first == text.len() && text != self.null.as_slice() {
+            out.extend_from_slice(text);
+            return true;
+        }
+        // Everything before `first` is ASCII, so the check can start there.
+        let rest = &text[first..];
+        let repaired;
+        let (text, valid) = if !rest.is_ascii() && std::str::from_utf8(rest).is_err() {
+            repaired = String::from_utf8_lossy(text);
+            (repaired.as_bytes(), false)
+        } else {
+            (text, true)
+        };
         if !self.needs_quotes(text) {
             out.extend_from_slice(text);
-            return;
+            return valid;
         }
         out.push(b'"');
         let mut start = 0;
@@ -40,21 +57,23 @@ impl CsvStyle {
         }
         out.extend_from_slice(&text[start..]);
         out.push(b'"');
+        valid
     }
 
     /// Appends one field for a record value: null and missing become the null marker; strings
-    /// decoded, numbers and booleans as written, objects and arrays as compact JSON.
-    pub fn value(&self, value: &Value<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    /// decoded, numbers and booleans as written, objects and arrays as compact JSON. Returns
+    /// false when the text was not UTF-8 (see [`CsvStyle::text`]).
+    pub fn value(&self, value: &Value<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
         if value.is_null() {
             out.extend_from_slice(&self.null);
-            return;
+            return true;
         }
         match value.as_plain() {
             Some(text) => self.text(text, out),
             None => {
                 scratch.clear();
                 value.write_text(scratch);
-                self.text(scratch, out);
+                self.text(scratch, out)
             }
         }
     }
@@ -104,6 +123,26 @@ mod tests {
         assert_eq!(field(&tsvish, "a,b"), "a,b");
         assert_eq!(field(&tsvish, ""), "");
         assert_eq!(field(&tsvish, "\\N"), "\"\\N\"");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_repaired_and_reported() {
+        let style = CsvStyle {
+            delimiter: b',',
+            null: Vec::new(),
+        };
+        let mut out = Vec::new();
+        assert!(style.text("a long plain prefix, é€ and \"q\"".as_bytes(), &mut out));
+        assert_eq!(out, "\"a long plain prefix, é€ and \"\"q\"\"\"".as_bytes());
+        out.clear();
+        assert!(!style.text(b"a long plain prefix then \xff and \xe2\x82", &mut out));
+        assert_eq!(
+            out,
+            "a long plain prefix then \u{fffd} and \u{fffd}".as_bytes()
+        );
+        out.clear();
+        assert!(!style.text(b"python\xffrequests,2", &mut out));
+        assert_eq!(out, "\"python\u{fffd}requests,2\"".as_bytes());
     }
 
     #[test]

@@ -59,6 +59,8 @@ CSV (RFC 4180): fields are quoted only when they hold the delimiter, a quote, CR
 the null text; quotes are doubled; rows end in \\n. Null and missing values are written as
 --null-as (default: empty), so null is an unquoted empty field and the empty string is \"\".
 Strings are decoded, numbers and booleans written as they are, objects and arrays as compact JSON.
+The CSV is UTF-8 (warehouses reject other bytes): bytes of TSV input that are not UTF-8 are
+written as U+FFFD, and each cell so repaired is counted as utf8_repaired.
 
 --by values are made safe for file names: ASCII letters, digits and _-.+=@ are kept, any other
 byte becomes _, no name starts with . or holds .., names are cut at 64 bytes, and a value that

@@ -106,7 +106,7 @@ impl Worker for ChunkWorker {
         index.clear();
         let mut values: Vec<Value<'_>> = Vec::new();
         let mut by_values: Vec<Value<'_>> = Vec::new();
-        let mut kept = 0u64;
+        let (mut kept, mut repaired) = (0u64, 0u64);
         let result = record::records(block, spec.forced, out, |rec, out| {
             if let Err(reason) = schema.read(&rec, &mut values) {
                 return out.reject(block, rec.line_no, reason, rec.text);
@@ -148,7 +148,9 @@ impl Worker for ChunkWorker {
                 if i > 0 {
                     fam.rows.push(spec.style.delimiter);
                 }
-                spec.style.value(v, scratch, &mut fam.rows);
+                if !spec.style.value(v, scratch, &mut fam.rows) {
+                    repaired += 1;
+                }
             }
             fam.rows.push(b'\n');
             fam.lens.push((fam.rows.len() - start) as u32);
@@ -162,6 +164,7 @@ impl Worker for ChunkWorker {
             }
         }
         out.tally("records_out", kept);
+        out.tally("utf8_repaired", repaired);
         result
     }
 }
