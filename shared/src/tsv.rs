@@ -4,14 +4,14 @@
 //! and `\\`, so a value never breaks a row. Reading undoes exactly these (plus `\0`); any other
 //! backslash sequence is kept as written.
 
+use crate::bytescan::{find_stop, Stops};
+
 /// Appends `value` escaped for a TSV cell.
 #[inline]
 pub fn escape_into(value: &[u8], out: &mut Vec<u8>) {
     // Most values need no escaping: check with one cheap pass, then copy in one go.
-    if !value
-        .iter()
-        .any(|&c| c == b'\\' || c == b'\t' || c == b'\n' || c == b'\r')
-    {
+    const SPECIAL: Stops = Stops::new(b"\\\t\n\r");
+    if find_stop(value, 0, &SPECIAL) == value.len() {
         out.extend_from_slice(value);
         return;
     }

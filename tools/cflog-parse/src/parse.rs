@@ -6,6 +6,7 @@
 //! need, and only for kept lines decode and write the selected fields straight into the
 //! output buffer.
 
+use onebox::bytescan::{find_stop, Stops};
 use onebox::json;
 use onebox::record::Format;
 use onebox::tsv;
@@ -373,6 +374,22 @@ fn write_field(
         Kind::Float if is_json_number(v) => out.extend_from_slice(v),
         Kind::Float => return false,
         Kind::Text | Kind::FreeText => {
+            // Most values hold nothing to decode or escape: one scan, one copy.
+            const JSON_VERBATIM: Stops = Stops::new(b"%\"\\").control().non_ascii();
+            const TSV_VERBATIM: Stops = Stops::new(b"%\\").control();
+            match config.format {
+                Format::Ndjson if find_stop(v, 0, &JSON_VERBATIM) == v.len() => {
+                    out.push(b'"');
+                    out.extend_from_slice(v);
+                    out.push(b'"');
+                    return true;
+                }
+                Format::Tsv if find_stop(v, 0, &TSV_VERBATIM) == v.len() => {
+                    out.extend_from_slice(v);
+                    return true;
+                }
+                _ => {}
+            }
             let text = decoded(v, kind, config.raw, scratch);
             write_str(out, config.format, Some(text));
         }
