@@ -336,6 +336,11 @@ fn invalid_utf8_through_every_tool() {
             }
         }
     }
+    // The CSV from TSV input is UTF-8: the three cells that were not are repaired and counted.
+    let csv = ok_stdout(&sh(d, "cat out2/*.csv"));
+    assert!(csv.contains("bad\u{fffd},1.1.1.1\n"), "{csv}");
+    let st = stats(&d.join("st.json"));
+    assert_eq!(st["utf8_repaired"], 3, "{st}");
 }
 
 // ---------------------------------------------------------------------------------------------
