@@ -238,6 +238,7 @@ impl LineParser {
         } else {
             decode_once(stem, &mut self.path_scratch)
         };
+        // Each filter reads its field only when it is on.
         let f = &config.filters;
         let wanted = |on: bool, i: Option<usize>| if on { fields.value(i) } else { None };
         let subject = Subject {

@@ -96,13 +96,15 @@ impl Worker for ParseWorker {
         let mut noted_here = false;
         let result = (|| {
             let data = block.data;
-            let (mut start, mut line_no) = (0, block.first_line);
-            while start < data.len() {
+            let mut start = 0;
+            for line_no in block.first_line.. {
+                if start >= data.len() {
+                    break;
+                }
+                // The line's end and its TABs, in one pass (see crate::split).
                 let end = split_line(data, start, &mut self.tabs);
                 let line = trim_cr(&data[start..end]);
                 start = end + 1;
-                line_no += 1;
-                let line_no = line_no - 1;
                 // Only spaces make a blank line: a line of TABs is a record with empty fields
                 // (and so, in a log, a malformed one).
                 if line.iter().all(|&c| c == b' ') {
