@@ -38,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
     let back: Vec<csv::ByteRecord> = reader.byte_records().map(Result::unwrap).collect();
     assert_eq!(back.len(), rows.len());
     for (record, row) in back.iter().zip(&rows) {
-        let want: Vec<_> = row.iter().map(|cell| String::from_utf8_lossy(cell)).collect();
+        let want: Vec<_> = row
+            .iter()
+            .map(|cell| String::from_utf8_lossy(cell))
+            .collect();
         let want: Vec<&[u8]> = want.iter().map(|cell| cell.as_bytes()).collect();
         assert_eq!(record.iter().collect::<Vec<_>>(), want);
     }
