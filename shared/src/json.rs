@@ -668,7 +668,7 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The length of the longest prefix of `s` that goes into a JSON string as it is (printable
-/// ASCII other than `"` and `\\`).
+/// ASCII other than the quote and the backslash).
 #[inline]
 fn plain_prefix(s: &[u8]) -> usize {
     const SPECIAL: Stops = Stops::new(b"\"\\").control().non_ascii();
