@@ -150,6 +150,19 @@ impl RowStore {
     /// The slot holding `key` (Ok), or the empty slot where it would go (Err).
     #[inline]
     fn find_slot(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
+        self.probe(hash, |word| self.row_key(word) == key)
+    }
+
+    /// The first occupied word of `hash`'s probe sequence whose tag matches, for prefetching.
+    #[inline]
+    fn first_candidate(&self, hash: u64) -> Option<u64> {
+        self.probe(hash, |_| true).ok().map(|slot| self.index[slot])
+    }
+
+    /// Walks `hash`'s probe sequence: the first slot whose word has the hash's tag and passes
+    /// `is_match` (Ok), or the empty slot that ends the sequence (Err).
+    #[inline(always)]
+    fn probe(&self, hash: u64, is_match: impl Fn(u64) -> bool) -> Result<usize, usize> {
         let mask = self.index.len() - 1;
         let tag = hash >> TAG_SHIFT;
         let mut slot = self.home(hash);
@@ -158,26 +171,8 @@ impl RowStore {
             if word == 0 {
                 return Err(slot);
             }
-            if word >> TAG_SHIFT == tag && self.row_key(word) == key {
+            if word >> TAG_SHIFT == tag && is_match(word) {
                 return Ok(slot);
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-
-    /// The first occupied word of `hash`'s probe sequence whose tag matches, for prefetching.
-    #[inline]
-    fn first_candidate(&self, hash: u64) -> Option<u64> {
-        let mask = self.index.len() - 1;
-        let tag = hash >> TAG_SHIFT;
-        let mut slot = self.home(hash);
-        loop {
-            let word = self.index[slot];
-            if word == 0 {
-                return None;
-            }
-            if word >> TAG_SHIFT == tag {
-                return Some(word);
             }
             slot = (slot + 1) & mask;
         }
