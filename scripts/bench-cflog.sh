@@ -5,8 +5,10 @@
 #
 # One run each, same files, page cache warm. Prints wall time, CPU time (user+sys), peak RSS and
 # MB/s of raw (uncompressed) log per wall second and per core, for:
-#   floor-jN       decompression alone with the same library and buffers (examples/cflog-floor),
+#   floor-jN       decompression alone with the same libraries and buffers (examples/cflog-floor),
 #                  one process per core over a share of the files: the floor cflog-parse is held to
+#                  (small files whole with libdeflate, as cflog-parse reads them)
+#   floor-stream-j1  the same with the streaming zlib-rs decoder for every file
 #   gzip -dc, libdeflate-gunzip   other decompressors, one core (libdeflate-tools if installable)
 #   cflog-parse    --drop-static --fields F to NDJSON and TSV, -j1 and -j2 (outputs checked equal)
 #   zcat | awk     the same static filter and columns with awk -F'\t' (no percent-decoding)
@@ -63,6 +65,7 @@ run() {
 half=$(( (${#files[@]} + 1) / 2 ))
 run floor-j1 1 "$bin/examples/cflog-floor" "${files[@]}" 2>/dev/null
 floor1=$(awk '{print $1}' "$work/time")
+run floor-stream-j1 1 "$bin/examples/cflog-floor" --stream "${files[@]}" 2>/dev/null
 run floor-j2 2 bash -c "printf '%s\n' \"\$@\" | xargs -P2 -n $half $bin/examples/cflog-floor 2>/dev/null" _ "${files[@]}"
 floor2=$(awk '{print $1}' "$work/time")
 run gzip-dc 1 bash -c 'gzip -dc "$@" > /dev/null' _ "${files[@]}"

@@ -136,10 +136,25 @@ impl<R: Read> Chunker<R> {
         self
     }
 
+    /// Hands out `data`, the whole stream already in memory (a small gzip file decoded at
+    /// once), as one block without copying it; the reader is not read.
+    pub fn preloaded(mut self, data: Vec<u8>) -> Self {
+        self.carry = data;
+        self.eof = true;
+        self
+    }
+
     /// Returns the next block, or `None` at the end of the stream.
     pub fn next_block(&mut self) -> io::Result<Option<Block>> {
-        if self.eof && self.carry.is_empty() {
-            return Ok(None);
+        if self.eof {
+            // Only preloaded data is left over at the end of a stream (a block read from the
+            // reader takes everything up to its end). An emptied carry is not a block buffer:
+            // it must not reach the pool.
+            if self.carry.is_empty() {
+                return Ok(None);
+            }
+            let buf = std::mem::take(&mut self.carry);
+            return Ok(self.seal(buf));
         }
         let capacity = self.block_size.max(self.carry.len() * 2);
         let mut buf = match &self.pool {
@@ -170,8 +185,16 @@ impl<R: Read> Chunker<R> {
             self.carry = buf[cut..].to_vec();
             buf.truncate(cut);
         }
+        Ok(self.seal(buf))
+    }
+
+    /// Makes `buf` (whole lines) the next block: numbers its lines and notes its headers.
+    fn seal(&mut self, buf: Vec<u8>) -> Option<Block> {
         if buf.is_empty() {
-            return Ok(None);
+            if let Some(pool) = &self.pool {
+                pool.put(buf);
+            }
+            return None;
         }
         let newlines = memchr::memchr_iter(b'\n', &buf).count() as u64;
         let lines = newlines + u64::from(*buf.last().unwrap() != b'\n');
@@ -185,12 +208,12 @@ impl<R: Read> Chunker<R> {
             HeaderRule::FirstDataLine => self.header.clone(),
             _ => at_start,
         };
-        Ok(Some(Block {
+        Some(Block {
             data: buf,
             first_line,
             lines,
             header,
-        }))
+        })
     }
 
     /// Reads until `buf` holds `target` bytes or the stream ends.
@@ -405,6 +428,22 @@ mod tests {
             1,
             "the block holding it has it"
         );
+    }
+
+    #[test]
+    fn preloaded_data_is_one_block_like_a_big_read() {
+        let input = b"#Fields: a b\n1 2\n3 4".to_vec();
+        let rule = HeaderRule::LastWithPrefix(b"#Fields:");
+        let preloaded = input.clone();
+        let at = preloaded.as_ptr();
+        let mut c = Chunker::new(io::empty(), 2, rule).preloaded(preloaded);
+        let block = c.next_block().unwrap().unwrap();
+        assert_eq!(block.data.as_ptr(), at, "handed out without a copy");
+        assert_eq!((block.first_line, block.lines), (1, 3));
+        assert_eq!(block.data, blocks(&input, 1 << 20, rule)[0].data);
+        assert!(c.next_block().unwrap().is_none());
+        let mut empty = Chunker::new(io::empty(), 2, rule).preloaded(Vec::new());
+        assert!(empty.next_block().unwrap().is_none());
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! a source is gzip is decided by its first two bytes (`1f 8b`), never by its name, so stdin and
 //! oddly named files work; gzip is read with `MultiGzDecoder`, which reads every member of a
 //! concatenated (multi-member) file to the end and reports a truncated or corrupt one as an error.
+//! A small gzip source that is about to be cut into blocks is decoded whole with libdeflate
+//! instead ([`open_whole`], [`crate::gunzip`]), which is faster, and streamed as above when
+//! libdeflate refuses it.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -16,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::chunk::BufferPool;
+use crate::gunzip;
 use crate::s3::{self, S3Uri};
 
 /// Read-buffer size for files and stdin: large reads keep syscalls off the profile.
@@ -186,7 +191,12 @@ fn walk_dir(dir: &Path, out: &mut Sources) {
 
 /// Opens a source for reading, decompressing gzip transparently.
 pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
-    let raw: Box<dyn Read + Send> = match source {
+    decompress_if_gzip(open_raw(source)?)
+}
+
+/// Opens a source's bytes as stored (gzip still compressed).
+pub fn open_raw(source: &Source) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match source {
         Source::Stdin => Box::new(io::stdin()),
         Source::Path(path) => {
             let file = fs::File::open(path)?;
@@ -202,8 +212,69 @@ pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
             let s3 = s3::client().map_err(|e| io::Error::other(format!("{e:#}")))?;
             Box::new(s3.open_stream(&uri.bucket, &uri.key))
         }
+    })
+}
+
+/// Whether a source may be small enough for [`open_whole`] with `max`: a local file must be at
+/// most `max` bytes and, if it ends like gzip, declare at most `max` bytes in its last member's
+/// size field (the whole size for the usual one-member file), so big files are streamed without
+/// being read ahead. Stdin and S3 objects are read ahead up to `max` to find out.
+pub fn may_open_whole(source: &Source, max: usize) -> bool {
+    let Source::Path(path) = source else {
+        return true;
     };
-    decompress_if_gzip(raw)
+    let Ok(file) = fs::File::open(path) else {
+        return true; // the error is reported when the source is read
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return true;
+    };
+    let mut tail = [0u8; 4];
+    use std::os::unix::fs::FileExt;
+    len <= max as u64
+        && (len < 4
+            || file.read_exact_at(&mut tail, len - 4).is_err()
+            || u32::from_le_bytes(tail) as usize <= max)
+}
+
+/// A source made ready to be cut into blocks.
+pub enum Opened {
+    /// Read it as it comes (decompressing gzip).
+    Stream(Box<dyn Read + Send>),
+    /// A small gzip source, already decoded whole into a buffer from the pool.
+    Decoded(Vec<u8>),
+}
+
+/// Like [`decompress_if_gzip`], but gzip data of at most `max` bytes, compressed and
+/// decoded, is decoded at once into a buffer from `pool` (libdeflate is faster than the
+/// streaming decoder). Other data, and gzip that libdeflate refuses, is streamed; the latter
+/// from its first byte again, so its errors come after the lines before them, as always.
+pub fn open_whole(raw: Box<dyn Read + Send>, max: usize, pool: &BufferPool) -> io::Result<Opened> {
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, raw);
+    if !starts_with_gzip_magic(&mut buffered)? {
+        return Ok(Opened::Stream(Box::new(buffered)));
+    }
+    let mut gz = pool.get(0);
+    (&mut buffered).take(max as u64 + 1).read_to_end(&mut gz)?;
+    if gz.len() <= max && gunzip::last_member_size(&gz).is_some_and(|n| n <= max) {
+        let mut out = pool.get(0);
+        if gunzip::gunzip_into(&gz, &mut out, max) {
+            pool.put(gz);
+            return Ok(Opened::Decoded(out));
+        }
+        pool.put(out);
+    }
+    let replay = io::Cursor::new(gz).chain(buffered);
+    let from_start = BufReader::with_capacity(READ_BUFFER, replay);
+    Ok(Opened::Stream(Box::new(
+        flate2::bufread::MultiGzDecoder::new(from_start),
+    )))
+}
+
+/// Whether the next bytes are the gzip magic (`1f 8b`); consumes nothing.
+fn starts_with_gzip_magic(reader: &mut impl BufRead) -> io::Result<bool> {
+    let head = reader.fill_buf()?;
+    Ok(head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b)
 }
 
 /// Whether a source may deliver data slowly (stdin from a pipe or terminal, not gzip): block
@@ -219,9 +290,7 @@ pub fn is_live(source: &Source) -> bool {
 /// Wraps `reader` in a multi-member gzip decoder when its first bytes are the gzip magic.
 pub fn decompress_if_gzip(reader: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut buffered = BufReader::with_capacity(READ_BUFFER, reader);
-    let head = buffered.fill_buf()?;
-    let is_gzip = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-    if is_gzip {
+    if starts_with_gzip_magic(&mut buffered)? {
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
     } else {
         Ok(Box::new(buffered))

@@ -1,6 +1,6 @@
 //! The shared pipeline library of the onebox tools.
 //!
-//! Data flows one way: sources ([`input`]) are cut into blocks of whole lines ([`chunk`]), blocks
+//! Data flows one way: sources ([`input`], small gzip files decoded whole by [`gunzip`]) are cut into blocks of whole lines ([`chunk`]), blocks
 //! are handed to worker threads and their output is written back in input order ([`par`]). Records
 //! inside a block are read and written by [`record`] (NDJSON via [`json`], TSV via [`tsv`]). Every
 //! step counts what it did in named atomic counters ([`counters`]), which are published through
@@ -15,6 +15,7 @@ pub mod chunk;
 pub mod civil;
 pub mod cli;
 pub mod counters;
+pub mod gunzip;
 pub mod input;
 pub mod json;
 pub mod par;

@@ -28,7 +28,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use crate::chunk::{self, Block, BufferPool, Chunker, Header, HeaderRule};
 use crate::cli::{self, RunArgs};
 use crate::counters::{Counters, Publishers};
-use crate::input::{self, Source, Sources};
+use crate::input::{self, Opened, Source, Sources};
 use crate::prefetch::Prefetch;
 use crate::s3;
 
@@ -291,8 +291,8 @@ impl Pipeline {
         Ok(Some(PrefetchGuard(&self.prefetch)))
     }
 
-    /// Opens a source: S3 objects through the prefetch pool when one runs.
-    fn open(&self, source: &Source) -> io::Result<Box<dyn Read + Send>> {
+    /// Opens a source's stored bytes: S3 objects through the prefetch pool when one runs.
+    fn open_raw(&self, source: &Source) -> io::Result<Box<dyn Read + Send>> {
         if let Source::S3(uri) = source {
             let prefetch = self
                 .prefetch
@@ -300,10 +300,10 @@ impl Pipeline {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             if let Some(p) = prefetch {
-                return input::decompress_if_gzip(p.open(uri)?);
+                return p.open(uri);
             }
         }
-        input::open(source)
+        input::open_raw(source)
     }
 
     /// Writes `--stats`, and a one-line summary of rejected lines on stderr.
@@ -353,13 +353,23 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Opens a source as blocks; live stdin hands out lines as they arrive.
+    /// Opens a source as blocks; live stdin hands out lines as they arrive. A gzip source of
+    /// at most two blocks (compressed and decoded) is decoded whole and becomes one block, so
+    /// memory stays within what two blocks take.
     fn chunker(&self, source: &Source) -> io::Result<Chunker<Box<dyn Read + Send>>> {
-        let reader = self.open(source)?;
+        let raw = self.open_raw(source)?;
+        let chunker = |reader| Chunker::new(reader, self.block_size, self.rule);
         let live = input::is_live(source);
-        Ok(Chunker::new(reader, self.block_size, self.rule)
-            .eager(live)
-            .pool(self.blocks.clone()))
+        let max = 2 * self.block_size;
+        if live || !input::may_open_whole(source, max) {
+            let reader = input::decompress_if_gzip(raw)?;
+            return Ok(chunker(reader).eager(live).pool(self.blocks.clone()));
+        }
+        Ok(match input::open_whole(raw, max, &self.blocks)? {
+            Opened::Stream(reader) => chunker(reader),
+            Opened::Decoded(data) => chunker(Box::new(io::empty())).preloaded(data),
+        }
+        .pool(self.blocks.clone()))
     }
 
     /// An output for one block, with a recycled buffer.
@@ -878,6 +888,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn gzip_files_read_the_same_whole_or_streamed() {
+        use flate2::write::GzEncoder;
+        let dir = tempfile::tempdir().unwrap();
+        // With 1 KiB blocks, files up to 2 KiB (compressed and decoded) are decoded whole.
+        let (plain, expected) = files(dir.path(), &[10, 60, 400, 3000, 40, 40]);
+        let mut sources = Sources::default();
+        for (i, source) in plain.sources.iter().enumerate() {
+            let Source::Path(path) = source else { panic!() };
+            let data = std::fs::read(path).unwrap();
+            // File 4 is two members; file 5 three, the last empty.
+            let cuts: &[usize] = match i {
+                4 => &[data.len() / 3],
+                5 => &[data.len() / 2, data.len()],
+                _ => &[],
+            };
+            let mut gz = Vec::new();
+            let mut start = 0;
+            for &end in cuts.iter().chain([&data.len()]) {
+                let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+                enc.write_all(&data[start..end]).unwrap();
+                gz.extend(enc.finish().unwrap());
+                start = end;
+            }
+            let gz_path = path.with_extension("gz");
+            std::fs::write(&gz_path, gz).unwrap();
+            sources.sources.push(Source::Path(gz_path));
+        }
+        let p = Pipeline::start("t", &args(2, 1024, None), HeaderRule::None).unwrap();
+        let mut out = Vec::new();
+        p.run(sources, || Ok(Echo), &mut out, false).unwrap();
+        assert!(out == expected);
+        assert_eq!(p.counters.files_failed.get(), 0);
+
+        // A truncated small file: the lines before the cut, then a failed input.
+        let data: Vec<u8> = (0..300)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&data).unwrap();
+        let gz = enc.finish().unwrap();
+        let cut = dir.path().join("cut.gz");
+        std::fs::write(&cut, &gz[..gz.len() - 6]).unwrap();
+        let p = Pipeline::start("t", &args(1, 1024, None), HeaderRule::None).unwrap();
+        let mut out = Vec::new();
+        let cut_only = Sources {
+            sources: vec![Source::Path(cut)],
+            errors: Vec::new(),
+        };
+        p.run(cut_only, || Ok(Echo), &mut out, false).unwrap();
+        assert_eq!(p.counters.files_failed.get(), 1);
+        assert!(
+            !out.is_empty() && data.starts_with(&out),
+            "lines before the cut are kept"
+        );
     }
 
     #[test]

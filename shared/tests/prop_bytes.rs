@@ -3,7 +3,8 @@
 
 use std::io::{self, Read};
 
-use onebox::chunk::{lines, Chunker, HeaderRule};
+use onebox::chunk::{lines, BufferPool, Chunker, HeaderRule};
+use onebox::input::{open_whole, Opened};
 use onebox::tsv::{cells, escape_into, unescape_into};
 use proptest::prelude::*;
 
@@ -122,7 +123,26 @@ proptest! {
 /// Reads a whole source the way tools do: gzip detected by magic, then the block reader.
 fn read_through_chunker(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
     let reader = onebox::input::decompress_if_gzip(Box::new(io::Cursor::new(bytes)))?;
-    let mut chunker = Chunker::new(reader, 4096, HeaderRule::None);
+    blocks_joined(Chunker::new(reader, 4096, HeaderRule::None))
+}
+
+/// The same through the whole-file path (small gzip decoded at once by libdeflate, streamed
+/// when libdeflate refuses it).
+fn read_whole_through_chunker(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
+    let pool = BufferPool::new(2, 1 << 20);
+    let chunker = Chunker::new(
+        Box::new(io::empty()) as Box<dyn Read + Send>,
+        4096,
+        HeaderRule::None,
+    );
+    let chunker = match open_whole(Box::new(io::Cursor::new(bytes)), 1 << 20, &pool)? {
+        Opened::Decoded(data) => chunker.preloaded(data),
+        Opened::Stream(reader) => Chunker::new(reader, 4096, HeaderRule::None),
+    };
+    blocks_joined(chunker)
+}
+
+fn blocks_joined(mut chunker: Chunker<Box<dyn Read + Send>>) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     while let Some(block) = chunker.next_block()? {
         out.extend_from_slice(&block.data);
@@ -149,17 +169,22 @@ proptest! {
         let whole: Vec<u8> = members.concat();
         let gz: Vec<u8> = members.iter().flat_map(|m| gzip(m)).collect();
         prop_assert_eq!(read_through_chunker(gz.clone()).unwrap(), whole.clone());
+        prop_assert_eq!(read_whole_through_chunker(gz.clone()).unwrap(), whole.clone());
         // A truncated file is an error (or, cut at a member boundary, a shorter read); never a
-        // panic and never more data than was there.
+        // panic and never more data than was there. Both paths agree.
         // (A cut before the second byte leaves no gzip magic: that one byte is plain text.)
         let at = cut.index(gz.len()).max(2);
-        if let Ok(got) = read_through_chunker(gz[..at].to_vec()) {
+        let streamed = read_through_chunker(gz[..at].to_vec());
+        let at_once = read_whole_through_chunker(gz[..at].to_vec());
+        prop_assert_eq!(streamed.as_ref().ok(), at_once.as_ref().ok());
+        if let Ok(got) = streamed {
             prop_assert!(whole.starts_with(&got), "cut at {}: {:?}", at, got);
         }
         // A flipped byte: an error or some data, never a panic.
         let mut damaged = gz;
         let i = flip.0.index(damaged.len());
         damaged[i] ^= flip.1 | 1;
-        let _ = read_through_chunker(damaged);
+        let _ = read_through_chunker(damaged.clone());
+        let _ = read_whole_through_chunker(damaged);
     }
 }
