@@ -65,9 +65,39 @@ pub fn needs_unescape(cell: &[u8]) -> bool {
     memchr::memchr(b'\\', cell).is_some()
 }
 
-/// Splits a row into its cells (no unescaping).
-pub fn cells(row: &[u8]) -> impl Iterator<Item = &[u8]> {
-    row.split(|&b| b == b'\t')
+/// Splits a row into its cells (no unescaping), like `row.split(|&b| b == b'\t')` but looking
+/// for TABs 16 bytes at a time instead of one (a profile hot spot of every TSV-reading tool).
+pub fn cells(row: &[u8]) -> Cells<'_> {
+    Cells {
+        row,
+        start: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`cells`].
+pub struct Cells<'a> {
+    row: &'a [u8],
+    start: usize,
+    done: bool,
+}
+
+const TAB: Stops = Stops::new(b"\t");
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.done {
+            return None;
+        }
+        let end = find_stop(self.row, self.start, &TAB);
+        let cell = &self.row[self.start..end];
+        self.done = end == self.row.len();
+        self.start = end + 1;
+        Some(cell)
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +121,26 @@ mod tests {
             unescape_into(&e, &mut d);
             assert_eq!(d, v);
         }
+    }
+
+    #[test]
+    fn cells_split_like_slice_split() {
+        for row in [
+            &b""[..],
+            b"a",
+            b"\t",
+            b"a\tb",
+            b"a\t\tb\t",
+            b"\t\t\t",
+            b"x\ty\tz\t\t0",
+        ] {
+            let want: Vec<&[u8]> = row.split(|&b| b == b'\t').collect();
+            assert_eq!(cells(row).collect::<Vec<_>>(), want, "{row:?}");
+        }
+        let long: Vec<u8> = (0..500u32)
+            .flat_map(|i| [b'a' + (i % 7) as u8, b'\t'])
+            .collect();
+        assert_eq!(cells(&long).count(), 501);
     }
 
     #[test]
