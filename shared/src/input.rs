@@ -215,6 +215,22 @@ pub fn open_raw(source: &Source) -> io::Result<Box<dyn Read + Send>> {
     })
 }
 
+/// Opens `raw`, the bytes of `source`, the way the block readers want it: decoded whole by
+/// [`open_whole`] when the source may be a small gzip file ([`may_open_whole`] with `max`),
+/// streamed (decompressing gzip) otherwise, so big files are never read ahead.
+pub fn open_for_blocks(
+    source: &Source,
+    raw: Box<dyn Read + Send>,
+    max: usize,
+    pool: &BufferPool,
+) -> io::Result<Opened> {
+    if may_open_whole(source, max) {
+        open_whole(raw, max, pool)
+    } else {
+        Ok(Opened::Stream(decompress_if_gzip(raw)?))
+    }
+}
+
 /// Whether a source may be small enough for [`open_whole`] with `max`: a local file must be at
 /// most `max` bytes and, if it ends like gzip, declare at most `max` bytes in its last member's
 /// size field (the whole size for the usual one-member file), so big files are streamed without

@@ -361,11 +361,11 @@ impl Pipeline {
         let chunker = |reader| Chunker::new(reader, self.block_size, self.rule);
         let live = input::is_live(source);
         let max = 2 * self.block_size;
-        if live || !input::may_open_whole(source, max) {
+        if live {
             let reader = input::decompress_if_gzip(raw)?;
-            return Ok(chunker(reader).eager(live).pool(self.blocks.clone()));
+            return Ok(chunker(reader).eager(true).pool(self.blocks.clone()));
         }
-        Ok(match input::open_whole(raw, max, &self.blocks)? {
+        Ok(match input::open_for_blocks(source, raw, max, &self.blocks)? {
             Opened::Stream(reader) => chunker(reader),
             Opened::Decoded(data) => chunker(Box::new(io::empty())).preloaded(data),
         }

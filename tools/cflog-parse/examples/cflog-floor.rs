@@ -25,11 +25,10 @@ fn main() -> std::process::ExitCode {
         let (mut bytes, mut newlines) = (0u64, 0u64);
         for source in &sources.sources {
             let raw = input::open_raw(source)?;
-            let max = 2 * DEFAULT_BLOCK_SIZE;
-            let opened = if stream || !input::may_open_whole(source, max) {
+            let opened = if stream {
                 Opened::Stream(input::decompress_if_gzip(raw)?)
             } else {
-                input::open_whole(raw, max, &pool)?
+                input::open_for_blocks(source, raw, 2 * DEFAULT_BLOCK_SIZE, &pool)?
             };
             match opened {
                 Opened::Decoded(data) => {
