@@ -271,7 +271,15 @@ pub fn open_whole(raw: Box<dyn Read + Send>, max: usize, pool: &BufferPool) -> i
         return Ok(Opened::Stream(Box::new(buffered)));
     }
     let mut gz = pool.get(0);
-    (&mut buffered).take(max as u64 + 1).read_to_end(&mut gz)?;
+    if let Err(err) = (&mut buffered).take(max as u64 + 1).read_to_end(&mut gz) {
+        // Stream what was read (read_to_end keeps it), then the error, so the lines before
+        // a read error are still processed, as when the source is streamed from the start.
+        let replay = io::Cursor::new(gz).chain(Failing(Some(err)));
+        let from_start = BufReader::with_capacity(READ_BUFFER, replay);
+        return Ok(Opened::Stream(Box::new(
+            flate2::bufread::MultiGzDecoder::new(from_start),
+        )));
+    }
     if gz.len() <= max && gunzip::last_member_size(&gz).is_some_and(|n| n <= max) {
         let mut out = pool.get(0);
         if gunzip::gunzip_into(&gz, &mut out, max) {
@@ -285,6 +293,15 @@ pub fn open_whole(raw: Box<dyn Read + Send>, max: usize, pool: &BufferPool) -> i
     Ok(Opened::Stream(Box::new(
         flate2::bufread::MultiGzDecoder::new(from_start),
     )))
+}
+
+/// A reader that fails once with the error it holds (then reads as empty).
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
 }
 
 /// Whether the next bytes are the gzip magic (`1f 8b`); consumes nothing.
@@ -400,6 +417,38 @@ mod tests {
         assert_eq!(
             collect(&dash, None, false).unwrap().sources,
             [Source::Stdin]
+        );
+    }
+
+    /// Serves `data`, then fails (a disk or network error part-way through a source).
+    struct FailsAfter(io::Cursor<Vec<u8>>);
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(io::Error::other("device gone")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_in_a_small_gzip_source_comes_after_the_data_before_it() {
+        let data: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let gz = gzip(&data);
+        let half = FailsAfter(io::Cursor::new(gz[..gz.len() / 2].to_vec()));
+        let pool = BufferPool::new(2, 1 << 20);
+        let Opened::Stream(mut reader) = open_whole(Box::new(half), 1 << 20, &pool).unwrap() else {
+            panic!("a failed read is streamed");
+        };
+        let mut got = Vec::new();
+        let err = reader.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.to_string(), "device gone");
+        assert!(
+            !got.is_empty() && data.starts_with(&got),
+            "the data before the error"
         );
     }
 }
