@@ -365,13 +365,11 @@ impl Pipeline {
             let reader = input::decompress_if_gzip(raw)?;
             return Ok(chunker(reader).eager(true).pool(self.blocks.clone()));
         }
-        Ok(
-            match input::open_for_blocks(source, raw, max, &self.blocks)? {
-                Opened::Stream(reader) => chunker(reader),
-                Opened::Decoded(data) => chunker(Box::new(io::empty())).preloaded(data),
-            }
-            .pool(self.blocks.clone()),
-        )
+        let blocks = match input::open_for_blocks(source, raw, max, &self.blocks)? {
+            Opened::Stream(reader) => chunker(reader),
+            Opened::Decoded(data) => chunker(Box::new(io::empty())).preloaded(data),
+        };
+        Ok(blocks.pool(self.blocks.clone()))
     }
 
     /// An output for one block, with a recycled buffer.
