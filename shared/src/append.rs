@@ -98,12 +98,17 @@ impl Appender {
     /// suffix for [`Appending::end_with`]: for values reused by many records.
     pub fn suffix(&self, format: Format, values: &[Option<&[u8]>]) -> Vec<u8> {
         let mut out = Vec::new();
-        self.suffix_into(format, values, &mut out);
+        self.suffix_into(format, values.iter().copied(), &mut out);
         out
     }
 
     /// [`Appender::suffix`], appended to `out` (no allocation when `out` has room).
-    pub fn suffix_into(&self, format: Format, values: &[Option<&[u8]>], out: &mut Vec<u8>) {
+    pub fn suffix_into<'v>(
+        &self,
+        format: Format,
+        values: impl IntoIterator<Item = Option<&'v [u8]>>,
+        out: &mut Vec<u8>,
+    ) {
         for (key, value) in self.json_keys.iter().zip(values) {
             match format {
                 Format::Ndjson => {

@@ -6,7 +6,9 @@
 //! twice (the index word, then the row), so [`RowStore::get_batch`] looks up a block's keys
 //! together: it hashes them all and prefetches their index words, then reads the words and
 //! prefetches the rows, and only then compares keys. The misses of a batch overlap instead
-//! of being waited for one after another.
+//! of being waited for one after another. Loading works the same way: a row goes into the
+//! arena at once, but its index word is placed with the next batch of rows, whose index
+//! words are prefetched together first.
 
 use std::hash::BuildHasher;
 
@@ -23,9 +25,13 @@ const OFFSET_MASK: u64 = (1 << TAG_SHIFT) - 1;
 /// memory latency, few enough that the prefetched lines are still cached when used.
 const BATCH: usize = 32;
 
-/// A row already present, returned by [`RowStore::insert`].
-pub struct Existing {
-    pub line: u64,
+/// A key that two rows of the table have, reported by [`RowStore::insert`] and
+/// [`RowStore::finish`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    pub key: Vec<u8>,
+    /// The line of the row already in the table, then of the row with the same key.
+    pub lines: (u64, u64),
 }
 
 /// A row found by a look-up: where its suffixes are in the arena.
@@ -41,20 +47,26 @@ pub struct RowStore {
     index: Vec<u64>,
     len: usize,
     hasher: DefaultHashBuilder,
+    /// Of two rows with one key, the later one is kept (else the first).
+    replace: bool,
+    /// Rows in the arena whose index words wait for the batch: (hash, word).
+    pending: Vec<(u64, u64)>,
 }
 
-impl Default for RowStore {
-    fn default() -> Self {
+impl RowStore {
+    /// An empty store; of two rows with one key it keeps the later with `replace`, else the
+    /// first.
+    pub fn new(replace: bool) -> Self {
         RowStore {
             arena: Vec::new(),
             index: vec![0; 16],
             len: 0,
             hasher: DefaultHashBuilder::default(),
+            replace,
+            pending: Vec::with_capacity(BATCH),
         }
     }
-}
 
-impl RowStore {
     pub fn len(&self) -> usize {
         self.len
     }
@@ -63,41 +75,67 @@ impl RowStore {
         self.len == 0
     }
 
-    /// Adds a row. For a key already present: with `replace` the new row takes its place,
-    /// otherwise the old one stays; either way the old row's line is returned.
-    pub fn insert(
-        &mut self,
-        key: &[u8],
-        json: &[u8],
-        tsv: &[u8],
-        line: u64,
-        replace: bool,
-    ) -> Option<Existing> {
-        if (self.len + 1) * 2 > self.index.len() {
+    /// Adds a row. Its key is checked against the others when its batch is placed, so a
+    /// duplicate key may be reported by a later call (or by [`RowStore::finish`]), naming
+    /// the earliest pair in the batch.
+    pub fn insert(&mut self, key: &[u8], json: &[u8], tsv: &[u8], line: u64) -> Option<Duplicate> {
+        let hash = self.hasher.hash_one(key);
+        let word = self.push_row(hash, key, json, tsv, line);
+        self.pending.push((hash, word));
+        if self.pending.len() < BATCH {
+            return None;
+        }
+        self.place_pending()
+    }
+
+    /// Places the last rows and gives back the spare capacity of loading; the store is then
+    /// ready for look-ups.
+    pub fn finish(&mut self) -> Option<Duplicate> {
+        let duplicate = self.place_pending();
+        self.arena.shrink_to_fit();
+        duplicate
+    }
+
+    /// Places the index words of the pending rows, their slots prefetched together first.
+    /// A row whose key is already there replaces it or is left out (its arena bytes stay,
+    /// unused: duplicates are rare).
+    fn place_pending(&mut self) -> Option<Duplicate> {
+        if (self.len + self.pending.len()) * 2 > self.index.len() {
             self.grow();
         }
-        let hash = self.hasher.hash_one(key);
-        let slot = match self.find_slot(key, hash) {
-            Ok(slot) => {
-                let old = Existing {
-                    line: self.row_line(self.index[slot]),
-                };
-                if !replace {
-                    return Some(old);
+        for &(hash, _) in &self.pending {
+            prefetch(&self.index[self.home(hash)]);
+        }
+        let mut first = None;
+        let pending = std::mem::take(&mut self.pending);
+        for &(hash, word) in &pending {
+            match self.find_slot(self.row_key(word), hash) {
+                Err(empty) => {
+                    self.index[empty] = word;
+                    self.len += 1;
                 }
-                // The old row's bytes stay in the arena unused: replacements are rare.
-                self.index[slot] = self.push_row(hash, key, json, tsv, line);
-                return Some(old);
+                Ok(slot) => {
+                    let old = self.index[slot];
+                    if first.is_none() {
+                        first = Some(Duplicate {
+                            key: self.row_key(word).to_vec(),
+                            lines: (self.row_line(old), self.row_line(word)),
+                        });
+                    }
+                    if self.replace {
+                        self.index[slot] = word;
+                    }
+                }
             }
-            Err(empty) => empty,
-        };
-        self.index[slot] = self.push_row(hash, key, json, tsv, line);
-        self.len += 1;
-        None
+        }
+        self.pending = pending;
+        self.pending.clear();
+        first
     }
 
     /// The row of `key`: its NDJSON and TSV suffixes.
     pub fn get(&self, key: &[u8]) -> Option<(&[u8], &[u8])> {
+        debug_assert!(self.pending.is_empty(), "look-ups after finish");
         let slot = self.find_slot(key, self.hasher.hash_one(key)).ok()?;
         Some(self.suffixes(self.row_of(self.index[slot])))
     }
@@ -105,6 +143,7 @@ impl RowStore {
     /// Looks up `keys[i]` (None: no key) into `found[i]`, a batch at a time (see the module
     /// docs). `found` is cleared first.
     pub fn get_batch(&self, keys: &[Option<&[u8]>], found: &mut Vec<Option<RowRef>>) {
+        debug_assert!(self.pending.is_empty(), "look-ups after finish");
         found.clear();
         let mut hashes = [0u64; BATCH];
         for batch in keys.chunks(BATCH) {
@@ -140,11 +179,6 @@ impl RowStore {
         let json = row.offset + HEADER + key_len;
         let tsv = json + json_len;
         (&self.arena[json..tsv], &self.arena[tsv..tsv + tsv_len])
-    }
-
-    /// Gives back the spare capacity of loading.
-    pub fn shrink(&mut self) {
-        self.arena.shrink_to_fit();
     }
 
     /// The slot holding `key` (Ok), or the empty slot where it would go (Err).
@@ -216,18 +250,25 @@ impl RowStore {
         (hash >> TAG_SHIFT) << TAG_SHIFT | (offset + 1)
     }
 
-    /// Doubles the index and re-places every word.
+    /// Doubles the index (more if a batch needs it) and re-places every word; the rows of a
+    /// batch of words are prefetched before their keys are hashed.
     fn grow(&mut self) {
-        let bigger = vec![0; self.index.len() * 2];
-        let old = std::mem::replace(&mut self.index, bigger);
-        let mask = self.index.len() - 1;
-        for word in old.into_iter().filter(|&w| w != 0) {
-            let hash = self.hasher.hash_one(self.row_key(word));
-            let mut slot = self.home(hash);
-            while self.index[slot] != 0 {
-                slot = (slot + 1) & mask;
+        let mut size = self.index.len() * 2;
+        while (self.len + self.pending.len()) * 2 > size {
+            size *= 2;
+        }
+        let old = std::mem::replace(&mut self.index, vec![0; size]);
+        for batch in old.chunks(BATCH) {
+            for &word in batch.iter().filter(|&&w| w != 0) {
+                prefetch(&self.arena[self.row_of(word).offset]);
             }
-            self.index[slot] = word;
+            for &word in batch.iter().filter(|&&w| w != 0) {
+                let hash = self.hasher.hash_one(self.row_key(word));
+                let Err(empty) = self.probe(hash, |_| false) else {
+                    unreachable!("a probe that matches nothing ends at an empty slot")
+                };
+                self.index[empty] = word;
+            }
         }
     }
 }
@@ -261,35 +302,61 @@ mod tests {
 
     #[test]
     fn rows_are_found_and_duplicates_follow_replace() {
-        let mut s = RowStore::default();
-        assert!(s.insert(b"a", b",1", b"\t1", 2, false).is_none());
-        assert!(s.insert(b"", b",e", b"\te", 3, false).is_none());
-        assert_eq!(s.get(b"a"), Some((&b",1"[..], &b"\t1"[..])));
-        assert_eq!(s.get(b""), Some((&b",e"[..], &b"\te"[..])));
-        assert_eq!(s.insert(b"a", b",2", b"\t2", 4, false).unwrap().line, 2);
-        assert_eq!(s.get(b"a").unwrap().0, b",1");
-        assert_eq!(s.insert(b"a", b",3", b"\t3", 5, true).unwrap().line, 2);
-        assert_eq!(s.get(b"a").unwrap().0, b",3");
-        assert_eq!(s.insert(b"a", b",4", b"\t4", 6, true).unwrap().line, 5);
-        assert!(s.get(b"b").is_none());
-        assert_eq!(s.len(), 2);
-        for i in 0..10_000u32 {
-            s.insert(i.to_string().as_bytes(), &i.to_le_bytes(), b"", 7, false);
+        for replace in [false, true] {
+            let mut s = RowStore::new(replace);
+            assert!(s.insert(b"a", b",1", b"\t1", 2).is_none());
+            assert!(s.insert(b"", b",e", b"\te", 3).is_none());
+            assert!(
+                s.insert(b"a", b",2", b"\t2", 4).is_none(),
+                "found with its batch"
+            );
+            assert!(s.insert(b"a", b",3", b"\t3", 5).is_none());
+            let first = Duplicate {
+                key: b"a".to_vec(),
+                lines: (2, 4),
+            };
+            assert_eq!(s.finish(), Some(first));
+            let kept = if replace { ",3" } else { ",1" };
+            assert_eq!(
+                s.get(b"a"),
+                Some((kept.as_bytes(), &kept.replace(',', "\t").into_bytes()[..]))
+            );
+            assert_eq!(s.get(b""), Some((&b",e"[..], &b"\te"[..])));
+            assert!(s.get(b"b").is_none());
+            assert_eq!(s.len(), 2);
         }
-        s.shrink();
+    }
+
+    #[test]
+    fn many_rows_across_batches_and_growth() {
+        let mut s = RowStore::new(false);
+        for i in 0..10_000u32 {
+            let dup = s.insert(
+                i.to_string().as_bytes(),
+                &i.to_le_bytes(),
+                b"",
+                u64::from(i),
+            );
+            assert!(dup.is_none());
+        }
+        // A duplicate far from its first row, in a later batch.
+        assert!(s.insert(b"17", b"x", b"", 10_000).is_none());
+        let dup = s.finish().expect("17 twice");
+        assert_eq!((dup.key, dup.lines), (b"17".to_vec(), (17, 10_000)));
         for i in 0..10_000u32 {
             assert_eq!(s.get(i.to_string().as_bytes()).unwrap().0, i.to_le_bytes());
         }
-        assert_eq!(s.len(), 10_002);
+        assert_eq!(s.len(), 10_000);
     }
 
     #[test]
     fn batches_find_what_single_look_ups_find() {
-        let mut s = RowStore::default();
+        let mut s = RowStore::new(false);
         for i in 0..5_000u32 {
             let key = format!("k{i}");
-            s.insert(key.as_bytes(), key.as_bytes(), &i.to_le_bytes(), 1, false);
+            s.insert(key.as_bytes(), key.as_bytes(), &i.to_le_bytes(), 1);
         }
+        assert!(s.finish().is_none());
         // Every 11th key is not in the table; every 7th probe has no key.
         let keys: Vec<String> = (0..200u32)
             .map(|i| match i % 11 {

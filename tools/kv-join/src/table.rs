@@ -12,7 +12,7 @@ use onebox::json;
 use onebox::record::{FieldReader, Format, Layout, Record, Value};
 use onebox::tsv;
 
-use crate::store::{RowRef, RowStore};
+use crate::store::{Duplicate, RowRef, RowStore};
 
 /// The table's file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -172,7 +172,7 @@ impl Loader<'_> {
         self.builder = Some(Builder {
             appender: Appender::new(&out, None),
             names,
-            rows: RowStore::default(),
+            rows: RowStore::new(self.spec.duplicates == Duplicates::Last),
             json: Vec::new(),
             tsv: Vec::new(),
         });
@@ -196,50 +196,50 @@ impl Loader<'_> {
             .collect()
     }
 
-    /// Adds a row: its key text and its values as (JSON, TSV) encodings, `None` for null.
-    fn row(
-        &mut self,
-        line: u64,
-        key: &[u8],
-        values: &[Option<(Vec<u8>, Vec<u8>)>],
-    ) -> anyhow::Result<()> {
+    /// Adds a row: its key text and its values.
+    fn row(&mut self, line: u64, key: &[u8], values: &RowValues) -> anyhow::Result<()> {
         let b = self.builder.as_mut().expect("started");
-        let json: Vec<Option<&[u8]>> = values
-            .iter()
-            .map(|v| v.as_ref().map(|v| &v.0[..]))
-            .collect();
-        let tsv: Vec<Option<&[u8]>> = values
-            .iter()
-            .map(|v| v.as_ref().map(|v| &v.1[..]))
-            .collect();
         b.json.clear();
-        b.appender.suffix_into(Format::Ndjson, &json, &mut b.json);
+        b.appender
+            .suffix_into(Format::Ndjson, values.json(), &mut b.json);
         b.tsv.clear();
-        b.appender.suffix_into(Format::Tsv, &tsv, &mut b.tsv);
-        let replace = self.spec.duplicates == Duplicates::Last;
-        if let Some(old) = b.rows.insert(key, &b.json, &b.tsv, line, replace) {
-            if self.spec.duplicates == Duplicates::Error {
-                anyhow::bail!(
-                    "--table {}: duplicate key \"{}\" (lines {} and {}); use --first or --last",
-                    self.name,
-                    String::from_utf8_lossy(key),
-                    old.line,
-                    line
-                );
-            }
-        }
-        Ok(())
+        b.appender
+            .suffix_into(Format::Tsv, values.tsv(), &mut b.tsv);
+        let duplicate = b.rows.insert(key, &b.json, &b.tsv, line);
+        self.check(duplicate)
     }
 
-    fn tsv(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
+    /// A duplicate key is an error unless --first or --last says which row wins.
+    fn check(&self, duplicate: Option<Duplicate>) -> anyhow::Result<()> {
+        match duplicate {
+            Some(d) if self.spec.duplicates == Duplicates::Error => anyhow::bail!(
+                "--table {}: duplicate key \"{}\" (lines {} and {}); use --first or --last",
+                self.name,
+                String::from_utf8_lossy(&d.key),
+                d.lines.0,
+                d.lines.1
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn tsv(&mut self, mut reader: impl BufRead) -> anyhow::Result<()> {
         let mut positions = Vec::new();
         let mut width = 0;
         let mut text = Vec::new();
-        let mut values = Vec::new();
-        for (i, line) in reader.split(b'\n').enumerate() {
-            let line = line.with_context(|| format!("--table {}", self.name))?;
-            let line = onebox::chunk::trim_cr(&line);
-            let line_no = i as u64 + 1;
+        let mut values = RowValues::default();
+        let (mut buf, mut cells) = (Vec::new(), Vec::new());
+        let mut line_no = 0;
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .with_context(|| format!("--table {}", self.name))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            let line = onebox::chunk::trim_cr(buf.strip_suffix(b"\n").unwrap_or(&buf));
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
@@ -256,7 +256,7 @@ impl Loader<'_> {
                 width = columns.len();
                 continue;
             }
-            let cells: Vec<&[u8]> = tsv::cells(line).collect();
+            cell_ranges(line, &mut cells);
             if cells.len() != width {
                 anyhow::bail!(
                     "--table {}:{line_no}: {} cells where the header has {width}",
@@ -264,17 +264,20 @@ impl Loader<'_> {
                     cells.len()
                 );
             }
-            let key = cells[positions[0]];
+            let key = &line[cells[positions[0]].clone()];
             values.clear();
             for &p in &positions[1..] {
-                let cell = cells[p];
-                values.push((!cell.is_empty()).then(|| {
-                    text.clear();
-                    tsv::unescape_into(cell, &mut text);
-                    let mut j = Vec::new();
-                    json::write_string(&text, &mut j);
-                    (j, cell.to_vec())
-                }));
+                let cell = &line[cells[p].clone()];
+                if cell.is_empty() {
+                    values.push_null();
+                    continue;
+                }
+                text.clear();
+                tsv::unescape_into(cell, &mut text);
+                values.push(|j, t| {
+                    json::write_string(&text, j);
+                    t.extend_from_slice(cell);
+                });
             }
             text.clear();
             tsv::unescape_into(key, &mut text);
@@ -298,7 +301,8 @@ impl Loader<'_> {
         self.start(&columns)?;
         let positions = self.positions(&columns)?;
         let mut record = csv::ByteRecord::new();
-        let mut values = Vec::new();
+        let mut values = RowValues::default();
+        let mut key = Vec::new();
         loop {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {}
@@ -309,14 +313,17 @@ impl Loader<'_> {
             values.clear();
             for &p in &positions[1..] {
                 let cell = &record[p];
-                values.push((!cell.is_empty()).then(|| {
-                    let (mut j, mut t) = (Vec::new(), Vec::new());
-                    encode_str(cell, Format::Ndjson, &mut j);
-                    encode_str(cell, Format::Tsv, &mut t);
-                    (j, t)
-                }));
+                if cell.is_empty() {
+                    values.push_null();
+                    continue;
+                }
+                values.push(|j, t| {
+                    encode_str(cell, Format::Ndjson, j);
+                    encode_str(cell, Format::Tsv, t);
+                });
             }
-            let key = record[positions[0]].to_vec();
+            key.clear();
+            key.extend_from_slice(&record[positions[0]]);
             self.row(line, &key, &values)?;
         }
         Ok(())
@@ -324,7 +331,7 @@ impl Loader<'_> {
 
     fn ndjson(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
         let mut fields: Option<FieldReader> = None;
-        let mut values = Vec::new();
+        let mut values = RowValues::default();
         let mut text = Vec::new();
         for (i, line) in reader.split(b'\n').enumerate() {
             let line = line.with_context(|| format!("--table {}", self.name))?;
@@ -374,18 +381,17 @@ impl Loader<'_> {
             }
             values.clear();
             for v in &vals[1..] {
-                values.push(match v {
+                match v {
                     Value::Json(j) if !v.is_null() => {
-                        let mut js = Vec::new();
-                        j.write_json(&mut js);
                         text.clear();
                         v.write_text(&mut text);
-                        let mut t = Vec::new();
-                        tsv::escape_into(&text, &mut t);
-                        Some((js, t))
+                        values.push(|js, t| {
+                            j.write_json(js);
+                            tsv::escape_into(&text, t);
+                        });
                     }
-                    _ => None,
-                });
+                    _ => values.push_null(),
+                }
             }
             text.clear();
             vals[0].write_text(&mut text);
@@ -396,7 +402,9 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn finish(self, output: Option<Format>) -> anyhow::Result<Table> {
+    fn finish(mut self, output: Option<Format>) -> anyhow::Result<Table> {
+        let last = self.builder.as_mut().and_then(|b| b.rows.finish());
+        self.check(last)?;
         let Some(b) = self.builder else {
             anyhow::bail!("--table {}: empty table (no header or rows)", self.name);
         };
@@ -407,14 +415,74 @@ impl Loader<'_> {
             appender.suffix(Format::Ndjson, &nulls),
             appender.suffix(Format::Tsv, &nulls),
         );
-        let mut rows = b.rows;
-        rows.shrink();
         Ok(Table {
             appender,
-            rows,
+            rows: b.rows,
             miss,
         })
     }
+}
+
+/// One table row's values, each encoded for NDJSON and for TSV, in buffers reused from row
+/// to row (a million-row table made millions of small allocations before).
+#[derive(Default)]
+struct RowValues {
+    json: Vec<u8>,
+    tsv: Vec<u8>,
+    /// Each value's end in `json` and in `tsv`; `None` for null.
+    ends: Vec<Option<(usize, usize)>>,
+}
+
+impl RowValues {
+    fn clear(&mut self) {
+        self.json.clear();
+        self.tsv.clear();
+        self.ends.clear();
+    }
+
+    fn push_null(&mut self) {
+        self.ends.push(None);
+    }
+
+    /// Adds a value: `encode` appends its JSON form to the first buffer, its TSV form to the
+    /// second.
+    fn push(&mut self, encode: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) {
+        encode(&mut self.json, &mut self.tsv);
+        self.ends.push(Some((self.json.len(), self.tsv.len())));
+    }
+
+    fn json(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        self.spans(&self.json, |end| end.0)
+    }
+
+    fn tsv(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        self.spans(&self.tsv, |end| end.1)
+    }
+
+    /// The values in `buf`, whose ends `end` picks.
+    fn spans<'a>(
+        &'a self,
+        buf: &'a [u8],
+        end: impl Fn((usize, usize)) -> usize + 'a,
+    ) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
+        let mut start = 0;
+        self.ends.iter().map(move |e| {
+            let e = end((*e)?);
+            let value = &buf[start..e];
+            start = e;
+            Some(value)
+        })
+    }
+}
+
+/// The byte ranges of `line`'s TSV cells, into `out` (cleared first).
+fn cell_ranges(line: &[u8], out: &mut Vec<std::ops::Range<usize>>) {
+    out.clear();
+    let base = line.as_ptr() as usize;
+    out.extend(tsv::cells(line).map(|cell| {
+        let start = cell.as_ptr() as usize - base;
+        start..start + cell.len()
+    }));
 }
 
 /// The top-level member names of a JSON object line, in order.
