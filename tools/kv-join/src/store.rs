@@ -6,11 +6,12 @@
 //! twice (the index word, then the row), so [`RowStore::get_batch`] looks up a block's keys
 //! together: it hashes them all and prefetches their index words, then reads the words and
 //! prefetches the rows, and only then compares keys. The misses of a batch overlap instead
-//! of being waited for one after another. Loading works the same way: a row goes into the
-//! arena at once, but its index word is placed with the next batch of rows, whose index
-//! words are prefetched together first.
+//! of being waited for one after another. Loading works the same way: rows wait in a small
+//! staging buffer until a batch is full; then the batch's index words are prefetched together,
+//! and each row is checked for its key and copied into the arena.
 
 use std::hash::BuildHasher;
+use std::mem::take;
 
 use hashbrown::DefaultHashBuilder;
 
@@ -49,8 +50,10 @@ pub struct RowStore {
     hasher: DefaultHashBuilder,
     /// Of two rows with one key, the later one is kept (else the first).
     replace: bool,
-    /// Rows in the arena whose index words wait for the batch: (hash, word).
-    pending: Vec<(u64, u64)>,
+    /// Rows waiting for their batch, laid out as in the arena.
+    staged: Vec<u8>,
+    /// Each waiting row's hash and offset in `staged`.
+    pending: Vec<(u64, usize)>,
 }
 
 impl RowStore {
@@ -63,6 +66,7 @@ impl RowStore {
             len: 0,
             hasher: DefaultHashBuilder::default(),
             replace,
+            staged: Vec::new(),
             pending: Vec::with_capacity(BATCH),
         }
     }
@@ -80,8 +84,8 @@ impl RowStore {
     /// the earliest pair in the batch.
     pub fn insert(&mut self, key: &[u8], json: &[u8], tsv: &[u8], line: u64) -> Option<Duplicate> {
         let hash = self.hasher.hash_one(key);
-        let word = self.push_row(hash, key, json, tsv, line);
-        self.pending.push((hash, word));
+        self.pending.push((hash, self.staged.len()));
+        write_row(&mut self.staged, key, json, tsv, line);
         if self.pending.len() < BATCH {
             return None;
         }
@@ -96,9 +100,9 @@ impl RowStore {
         duplicate
     }
 
-    /// Places the index words of the pending rows, their slots prefetched together first.
-    /// A row whose key is already there replaces it or is left out (its arena bytes stay,
-    /// unused: duplicates are rare).
+    /// Places the pending rows, their index slots prefetched together first. A row whose key
+    /// is already there takes its place (`replace`; the old row's bytes stay in the arena,
+    /// unused) or is left out.
     fn place_pending(&mut self) -> Option<Duplicate> {
         if (self.len + self.pending.len()) * 2 > self.index.len() {
             self.grow();
@@ -107,29 +111,33 @@ impl RowStore {
             prefetch(&self.index[self.home(hash)]);
         }
         let mut first = None;
-        let pending = std::mem::take(&mut self.pending);
-        for &(hash, word) in &pending {
-            match self.find_slot(self.row_key(word), hash) {
+        let (pending, staged) = (take(&mut self.pending), take(&mut self.staged));
+        for (i, &(hash, at)) in pending.iter().enumerate() {
+            let end = pending.get(i + 1).map_or(staged.len(), |next| next.1);
+            let row = &staged[at..end];
+            let key = key_at(row, 0);
+            match self.find_slot(key, hash) {
                 Err(empty) => {
-                    self.index[empty] = word;
+                    self.index[empty] = self.append(hash, row);
                     self.len += 1;
                 }
                 Ok(slot) => {
                     let old = self.index[slot];
                     if first.is_none() {
                         first = Some(Duplicate {
-                            key: self.row_key(word).to_vec(),
-                            lines: (self.row_line(old), self.row_line(word)),
+                            key: key.to_vec(),
+                            lines: (self.row_line(old), line_at(row, 0)),
                         });
                     }
                     if self.replace {
-                        self.index[slot] = word;
+                        self.index[slot] = self.append(hash, row);
                     }
                 }
             }
         }
-        self.pending = pending;
+        (self.pending, self.staged) = (pending, staged);
         self.pending.clear();
+        self.staged.clear();
         first
     }
 
@@ -226,27 +234,18 @@ impl RowStore {
 
     #[inline]
     fn row_key(&self, word: u64) -> &[u8] {
-        let offset = self.row_of(word).offset;
-        let key_len = u32_at(&self.arena[offset..], 0);
-        &self.arena[offset + HEADER..offset + HEADER + key_len]
+        key_at(&self.arena, self.row_of(word).offset)
     }
 
     fn row_line(&self, word: u64) -> u64 {
-        let offset = self.row_of(word).offset + 12;
-        u64::from_le_bytes(self.arena[offset..offset + 8].try_into().expect("8 bytes"))
+        line_at(&self.arena, self.row_of(word).offset)
     }
 
-    /// Appends a row to the arena; returns its index word.
-    fn push_row(&mut self, hash: u64, key: &[u8], json: &[u8], tsv: &[u8], line: u64) -> u64 {
+    /// Appends a row (laid out by [`write_row`]) to the arena; returns its index word.
+    fn append(&mut self, hash: u64, row: &[u8]) -> u64 {
         let offset = self.arena.len() as u64;
         assert!(offset < OFFSET_MASK, "a table arena under 256 TiB");
-        for part in [key, json, tsv] {
-            self.arena.extend_from_slice(&len32(part).to_le_bytes());
-        }
-        self.arena.extend_from_slice(&line.to_le_bytes());
-        for part in [key, json, tsv] {
-            self.arena.extend_from_slice(part);
-        }
+        self.arena.extend_from_slice(row);
         (hash >> TAG_SHIFT) << TAG_SHIFT | (offset + 1)
     }
 
@@ -271,6 +270,30 @@ impl RowStore {
             }
         }
     }
+}
+
+/// Lays out a row as the arena holds it: the header, then the key and the two suffixes.
+fn write_row(out: &mut Vec<u8>, key: &[u8], json: &[u8], tsv: &[u8], line: u64) {
+    for part in [key, json, tsv] {
+        out.extend_from_slice(&len32(part).to_le_bytes());
+    }
+    out.extend_from_slice(&line.to_le_bytes());
+    for part in [key, json, tsv] {
+        out.extend_from_slice(part);
+    }
+}
+
+/// The key of the row at `offset` in `bytes`.
+#[inline]
+fn key_at(bytes: &[u8], offset: usize) -> &[u8] {
+    let key_len = u32_at(&bytes[offset..], 0);
+    &bytes[offset + HEADER..offset + HEADER + key_len]
+}
+
+/// The table line of the row at `offset` in `bytes`.
+fn line_at(bytes: &[u8], offset: usize) -> u64 {
+    let at = offset + 12;
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 #[inline]
@@ -347,6 +370,31 @@ mod tests {
             assert_eq!(s.get(i.to_string().as_bytes()).unwrap().0, i.to_le_bytes());
         }
         assert_eq!(s.len(), 10_000);
+    }
+
+    #[test]
+    fn rows_left_out_take_no_room() {
+        let mut s = RowStore::new(false);
+        let mut first = None;
+        for line in 0..1_000 {
+            first = first.or(s.insert(b"same", b",x", b"\tx", line));
+        }
+        assert_eq!(
+            first.unwrap().lines,
+            (0, 1),
+            "reported with the first batch"
+        );
+        assert_eq!(
+            s.finish().unwrap().lines,
+            (0, 992),
+            "and the last, with finish"
+        );
+        assert_eq!(
+            s.arena.len(),
+            HEADER + "same,x\tx".len(),
+            "only the first row is kept"
+        );
+        assert_eq!(s.get(b"same").unwrap().0, b",x");
     }
 
     #[test]
