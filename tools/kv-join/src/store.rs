@@ -143,7 +143,10 @@ impl RowStore {
 
     /// The row of `key`: its NDJSON and TSV suffixes.
     pub fn get(&self, key: &[u8]) -> Option<(&[u8], &[u8])> {
-        debug_assert!(self.pending.is_empty(), "look-ups after finish");
+        debug_assert!(
+            self.pending.is_empty(),
+            "look-ups only once finish has placed every row"
+        );
         let slot = self.find_slot(key, self.hasher.hash_one(key)).ok()?;
         Some(self.suffixes(self.row_of(self.index[slot])))
     }
@@ -151,7 +154,10 @@ impl RowStore {
     /// Looks up `keys[i]` (None: no key) into `found[i]`, a batch at a time (see the module
     /// docs). `found` is cleared first.
     pub fn get_batch(&self, keys: &[Option<&[u8]>], found: &mut Vec<Option<RowRef>>) {
-        debug_assert!(self.pending.is_empty(), "look-ups after finish");
+        debug_assert!(
+            self.pending.is_empty(),
+            "look-ups only once finish has placed every row"
+        );
         found.clear();
         let mut hashes = [0u64; BATCH];
         for batch in keys.chunks(BATCH) {
