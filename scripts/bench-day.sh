@@ -105,38 +105,14 @@ done
 # (a separate process, which is likely the limit: it is Python). BENCH_DAY_S3=0 skips this.
 if [ "${BENCH_DAY_S3:-1}" != 0 ]; then
   ONEBOX_SPARK_TEST=0 scripts/install-test-deps.sh
-  tvenv=$root/target/test-venv
-  port=$("$tvenv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$tvenv/bin/moto_server" -H 127.0.0.1 -p "$port" > /dev/null 2>&1 &
-  moto=$!
-  trap 'kill $moto 2> /dev/null || true' EXIT
-  for _ in $(seq 100); do
-    (exec 3<> /dev/tcp/127.0.0.1/"$port") 2> /dev/null && break
-    sleep 0.1
-  done
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-  export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-  export AWS_ENDPOINT_URL=http://127.0.0.1:$port
-  "$tvenv/bin/python" - "$data" <<'PY'
-import os, sys, boto3
-from concurrent.futures import ThreadPoolExecutor
-root = sys.argv[1]
-s3 = boto3.client("s3")
-s3.create_bucket(Bucket="day")
-def put(name):
-    with open(os.path.join(root, name), "rb") as f:
-        s3.put_object(Bucket="day", Key="logs/" + name, Body=f.read())
-with ThreadPoolExecutor(8) as pool:
-    list(pool.map(put, sorted(os.listdir(root))))
-PY
+  . scripts/moto.sh
+  moto_start "$root/target/test-venv"
+  moto_upload "$data" day logs/
   rm -rf "$work/onebox-s3"
-  OWNERS=$owners CITY_DB=$city ASN_DB=$asn timed onebox-s3-pipeline bash -c \
-    's3ls-logs s3://day/logs/ --date 2017-01-15 -0 | examples/cloudfront-day/run.sh "$1"' \
+  AWS_ENDPOINT_URL=$moto_url OWNERS=$owners CITY_DB=$city ASN_DB=$asn timed onebox-s3-pipeline \
+    bash -c 's3ls-logs s3://day/logs/ --date 2017-01-15 -0 | examples/cloudfront-day/run.sh "$1"' \
     _ "$work/onebox-s3"
-  kill $moto 2> /dev/null || true
-  wait $moto 2> /dev/null || true
-  trap - EXIT
-  unset AWS_ENDPOINT_URL
+  moto_stop
   if ! cmp -s <(cd "$work/onebox" && find . -name '*.csv.gz' | sort | xargs cat) \
     <(cd "$work/onebox-s3" && find . -name '*.csv.gz' | sort | xargs cat); then
     echo "S3 AND LOCAL OUTPUTS DIFFER" >&2

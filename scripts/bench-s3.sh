@@ -28,17 +28,9 @@ if [ ! -d "$data" ]; then
     --date "$day" --distribution "$dist"
 fi
 
-port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-  sleep 0.1
-done
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-ep=http://127.0.0.1:$port
+. scripts/moto.sh
+moto_start "$venv"
+ep=$moto_url
 PATH=$bin:$venv/bin:$PATH
 
 now() { date +%s.%N; }
@@ -46,20 +38,9 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }'; }
 
-echo "uploading $n objects to moto on :$port ..." >&2
+echo "uploading $n objects to moto at $ep ..." >&2
 t0=$(now)
-"$venv/bin/python" - "$ep" "$data" <<'EOF'
-import os, sys, boto3
-from concurrent.futures import ThreadPoolExecutor
-ep, root = sys.argv[1], sys.argv[2]
-s3 = boto3.client("s3", endpoint_url=ep)
-s3.create_bucket(Bucket="bench")
-def put(name):
-    with open(os.path.join(root, name), "rb") as f:
-        s3.put_object(Bucket="bench", Key="logs/" + name, Body=f.read())
-with ThreadPoolExecutor(16) as pool:
-    list(pool.map(put, sorted(os.listdir(root))))
-EOF
+moto_upload "$data" bench logs/
 echo "uploaded in $(secs "$t0" "$(now)") s" >&2
 
 printf '\n%-44s %8s %8s %10s %8s\n' "step" "objects" "secs" "objects/s" "MB/s"
