@@ -11,7 +11,7 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 # A clean run needs about 6 GB of disk (target/debug 1.9 GB, target/fuzz 2.6, the test venv 1);
 # say what there is, so a run that fails for space is easy to recognise.
-step "disk: $(df -h . | awk 'NR==2 {print $4 " free of " $2}')"
+step "disk: $(df -hP . | awk 'NR==2 {print $4 " free of " $2}')"
 
 step "test dependencies"
 scripts/install-test-deps.sh
