@@ -261,7 +261,7 @@ impl Extractor {
 
     /// Checks that `line` is UTF-8 and starts (after whitespace) an object; returns where.
     fn object_start(&mut self, line: &[u8]) -> Result<usize, JsonError> {
-        if let Err(e) = std::str::from_utf8(line) {
+        if let Err(e) = simdutf8::compat::from_utf8(line) {
             return Err(JsonError {
                 reason: "invalid_utf8",
                 at: e.valid_up_to(),
@@ -288,7 +288,7 @@ impl Extractor {
 
     /// Checks that `line` is one valid JSON value.
     pub fn validate(&mut self, line: &[u8]) -> Result<(), JsonError> {
-        if let Err(e) = std::str::from_utf8(line) {
+        if let Err(e) = simdutf8::compat::from_utf8(line) {
             return Err(JsonError {
                 reason: "invalid_utf8",
                 at: e.valid_up_to(),
@@ -798,6 +798,34 @@ mod tests {
         let paths = Paths::new(&["a"]).unwrap();
         let bad_utf8 = Extractor::default().extract(b"{\"a\":\"\xff\"}", &paths, &mut slot);
         assert_eq!(bad_utf8.unwrap_err().reason, "invalid_utf8");
+    }
+
+    #[test]
+    fn invalid_utf8_is_found_where_std_finds_it() {
+        // Overlong, surrogate, stray continuation, truncated sequences; short and long lines
+        // (the SIMD check works 64 bytes at a time) and the bad bytes at several offsets.
+        let bad: [&[u8]; 6] = [
+            b"\xff",
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+            b"\x80",
+            b"\xe2\x82",
+            b"\xf4\x90\x80\x80",
+        ];
+        for seq in bad {
+            for pad in [0, 5, 63, 64, 130] {
+                let mut line = format!("{{\"a\":\"{}\u{e9}", "x".repeat(pad)).into_bytes();
+                line.extend_from_slice(seq);
+                line.extend_from_slice(b"\"}");
+                let want = std::str::from_utf8(&line).unwrap_err().valid_up_to();
+                let err = Extractor::default().validate(&line).unwrap_err();
+                assert_eq!(
+                    (err.reason, err.at),
+                    ("invalid_utf8", want),
+                    "{seq:?} after {pad}"
+                );
+            }
+        }
     }
 
     #[test]
