@@ -223,23 +223,17 @@ impl Loader<'_> {
         }
     }
 
-    fn tsv(&mut self, mut reader: impl BufRead) -> anyhow::Result<()> {
+    fn tsv(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
         let mut positions = Vec::new();
         let mut width = 0;
         let mut text = Vec::new();
         let mut values = RowValues::default();
-        let (mut buf, mut cells) = (Vec::new(), Vec::new());
-        let mut line_no = 0;
-        loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .with_context(|| format!("--table {}", self.name))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            let line = onebox::chunk::trim_cr(buf.strip_suffix(b"\n").unwrap_or(&buf));
+        let mut cells = Vec::new();
+        let mut lines = Lines::new(reader);
+        while let Some((line_no, line)) = lines
+            .next()
+            .with_context(|| format!("--table {}", self.name))?
+        {
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
@@ -329,23 +323,15 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn ndjson(&mut self, mut reader: impl BufRead) -> anyhow::Result<()> {
+    fn ndjson(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
         let mut fields: Option<FieldReader> = None;
         let mut values = RowValues::default();
         let mut text = Vec::new();
-        // One line buffer for every line, as in `tsv` (`split` would allocate one per line).
-        let mut buf = Vec::new();
-        let mut line_no = 0;
-        loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .with_context(|| format!("--table {}", self.name))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            let line = onebox::chunk::trim_cr(buf.strip_suffix(b"\n").unwrap_or(&buf));
+        let mut lines = Lines::new(reader);
+        while let Some((line_no, line)) = lines
+            .next()
+            .with_context(|| format!("--table {}", self.name))?
+        {
             if line.trim_ascii().is_empty() || line[0] == b'#' {
                 continue;
             }
@@ -501,6 +487,35 @@ fn top_level_keys(line: &[u8]) -> Result<Vec<String>, String> {
     match v {
         serde_json::Value::Object(m) => Ok(m.keys().cloned().collect()),
         _ => Err("not a JSON object".into()),
+    }
+}
+
+/// A table's lines, read one at a time into one reused buffer (`split` would allocate one per
+/// line, and a table has millions) and numbered from 1, blank and comment lines included.
+struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line_no: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            buf: Vec::new(),
+            line_no: 0,
+        }
+    }
+
+    /// The next line's number and text (without its `\n` or `\r\n`); None at the end.
+    fn next(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        self.buf.clear();
+        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+        Ok(Some((self.line_no, onebox::chunk::trim_cr(line))))
     }
 }
 
