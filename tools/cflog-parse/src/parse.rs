@@ -148,7 +148,7 @@ pub struct LineParser {
     /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
     keys: Vec<Vec<u8>>,
     /// TAB positions for [`LineParser::parse`] (the worker brings its own).
-    tabs: Vec<usize>,
+    tabs: crate::split::Tabs,
     path_scratch: Vec<u8>,
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
@@ -175,7 +175,7 @@ impl LineParser {
         LineParser {
             config,
             keys,
-            tabs: Vec::new(),
+            tabs: crate::split::Tabs::default(),
             path_scratch: Vec::new(),
             value_scratch: Vec::new(),
             extract_states,
@@ -192,7 +192,7 @@ impl LineParser {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut tabs = std::mem::take(&mut self.tabs);
         crate::split::split_line(line, 0, &mut tabs);
-        let outcome = self.parse_split(plan, line, &tabs, out);
+        let outcome = self.parse_split(plan, line, tabs.as_slice(), out);
         self.tabs = tabs;
         outcome
     }

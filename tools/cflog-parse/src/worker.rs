@@ -12,7 +12,7 @@ use onebox::par::{BlockRef, Out, Worker};
 use crate::filter::Drop;
 use crate::parse::{Config, LineParser, Outcome, Plan};
 use crate::schema::Columns;
-use crate::split::split_line;
+use crate::split::{split_line, Tabs};
 
 /// Sources already reported as not web logs, so each gets one note.
 pub type Noted = Arc<Mutex<HashSet<String>>>;
@@ -31,7 +31,7 @@ pub struct ParseWorker {
     /// The layout in force at the end of the last block, and its header's line number.
     carried: (usize, u64),
     /// The TAB positions of the current line.
-    tabs: Vec<usize>,
+    tabs: Tabs,
 }
 
 impl ParseWorker {
@@ -50,7 +50,7 @@ impl ParseWorker {
             records_out,
             follows_sources,
             carried: (0, 0),
-            tabs: Vec::new(),
+            tabs: Tabs::default(),
         }
     }
 
@@ -121,10 +121,12 @@ impl Worker for ParseWorker {
                     }
                     continue;
                 }
-                match self
-                    .parser
-                    .parse_split(&self.plans[plan], line, &self.tabs, &mut out.data)
-                {
+                match self.parser.parse_split(
+                    &self.plans[plan],
+                    line,
+                    self.tabs.as_slice(),
+                    &mut out.data,
+                ) {
                     Outcome::Kept => kept += 1,
                     Outcome::Dropped(why) => dropped[why as usize] += 1,
                     Outcome::Rejected(reason) => {
