@@ -7,6 +7,8 @@
 //! invalid escape (`%`, `%4`, `%zz`) stays as logged. Nothing here can fail, and a value
 //! without `%` is returned as it is, without a copy.
 
+use onebox::bytescan::{copy_until, Stops};
+
 /// Decodes `%XX` escapes once. Returns `src` itself when it holds no `%`, else the decoded
 /// bytes written into `scratch` (cleared first).
 #[inline]
@@ -21,6 +23,8 @@ pub fn decode_free_text<'a>(src: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8]
     decode(src, scratch, true)
 }
 
+const PERCENT: Stops = Stops::new(b"%");
+
 fn decode<'a>(src: &'a [u8], scratch: &'a mut Vec<u8>, undo_double: bool) -> &'a [u8] {
     let Some(first) = memchr::memchr(b'%', src) else {
         return src;
@@ -32,9 +36,7 @@ fn decode<'a>(src: &'a [u8], scratch: &'a mut Vec<u8>, undo_double: bool) -> &'a
         let c = src[i];
         if c != b'%' {
             // Copy the run up to the next `%` in one go.
-            let run = memchr::memchr(b'%', &src[i..]).map_or(src.len(), |k| i + k);
-            scratch.extend_from_slice(&src[i..run]);
-            i = run;
+            i = copy_until(src, i, &PERCENT, scratch);
             continue;
         }
         if undo_double {
