@@ -6,7 +6,7 @@
 //! need, and only for kept lines decode and write the selected fields straight into the
 //! output buffer.
 
-use onebox::bytescan::{find_stop, Stops};
+use onebox::bytescan::{copy_until, Stops};
 use onebox::json;
 use onebox::record::Format;
 use onebox::tsv;
@@ -124,14 +124,22 @@ struct Fields<'l> {
 }
 
 impl<'l> Fields<'l> {
-    /// Field `i` (the field count was checked: a missing field reads as empty).
+    /// Where field `i` starts and ends in the line (the field count was checked: a missing
+    /// field reads as empty).
     #[inline]
-    fn get(&self, i: usize) -> &'l [u8] {
+    fn span(&self, i: usize) -> (usize, usize) {
         if i > self.tabs.len() {
-            return b"";
+            return (0, 0);
         }
         let start = if i == 0 { 0 } else { self.tabs[i - 1] + 1 };
         let end = self.tabs.get(i).copied().unwrap_or(self.line.len());
+        (start, end)
+    }
+
+    /// Field `i`.
+    #[inline]
+    fn get(&self, i: usize) -> &'l [u8] {
+        let (start, end) = self.span(i);
         &self.line[start..end]
     }
 
@@ -146,7 +154,7 @@ impl<'l> Fields<'l> {
 pub struct LineParser {
     config: std::sync::Arc<Config>,
     /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
-    keys: Vec<Vec<u8>>,
+    keys: Vec<Key>,
     /// TAB positions for [`LineParser::parse`] (the worker brings its own).
     tabs: crate::split::Tabs,
     path_scratch: Vec<u8>,
@@ -165,10 +173,10 @@ impl LineParser {
                     let mut k = vec![if i == 0 { b'{' } else { b',' }];
                     json::write_string(name.as_bytes(), &mut k);
                     k.push(b':');
-                    k
+                    Key::new(k)
                 }
-                Format::Tsv if i == 0 => Vec::new(),
-                Format::Tsv => b"\t".to_vec(),
+                Format::Tsv if i == 0 => Key::new(Vec::new()),
+                Format::Tsv => Key::new(b"\t".to_vec()),
             })
             .collect();
         let extract_states = config.extracts.iter().map(ExtractState::new).collect();
@@ -284,16 +292,20 @@ impl LineParser {
 
         let start = out.len();
         for (i, column) in config.columns.iter().enumerate() {
-            out.extend_from_slice(&self.keys[i]);
+            self.keys[i].write(out);
             let ok = match column {
                 Column::Timestamp => {
-                    write_str(out, config.format, stamp.as_ref().map(|s| &s[..]));
+                    write_stamp(out, config.format, stamp.as_ref());
                     true
                 }
-                Column::Field { kind, .. } => {
-                    let value = fields.value(plan.sources[i]);
-                    write_field(out, config, *kind, value, &mut self.value_scratch)
-                }
+                Column::Field { kind, .. } => write_field(
+                    out,
+                    config,
+                    *kind,
+                    &fields,
+                    plan.sources[i],
+                    &mut self.value_scratch,
+                ),
                 Column::Group { extract, group } => {
                     write_str(
                         out,
@@ -352,50 +364,113 @@ fn write_str(out: &mut Vec<u8>, format: Format, value: Option<&[u8]>) {
     }
 }
 
-/// Writes one log field; false when a numeric field holds something else.
+/// The timestamp: plain ASCII, so copied without a scan.
+#[inline]
+fn write_stamp(out: &mut Vec<u8>, format: Format, stamp: Option<&Stamp>) {
+    match (format, stamp) {
+        (Format::Ndjson, Some(s)) => {
+            out.push(b'"');
+            out.extend_from_slice(s);
+            out.push(b'"');
+        }
+        (Format::Tsv, Some(s)) => out.extend_from_slice(s),
+        (_, None) => write_str(out, format, None),
+    }
+}
+
+/// Writes log field `index` of `fields`; false when a numeric field holds something else.
 #[inline]
 fn write_field(
     out: &mut Vec<u8>,
     config: &Config,
     kind: Kind,
-    value: Option<&[u8]>,
+    fields: &Fields<'_>,
+    index: Option<usize>,
     scratch: &mut Vec<u8>,
 ) -> bool {
-    let Some(v) = value else {
+    let (start, end) = index.map_or((0, 0), |i| fields.span(i));
+    let v = &fields.line[start..end];
+    if index.is_none() || v == b"-" {
         write_str(out, config.format, None);
         return true;
-    };
+    }
     match kind {
         Kind::Int if v.is_empty() => write_str(out, config.format, None),
         Kind::Int => match parse_u64(v) {
+            // Without leading zeros the number is written as logged.
+            Some(_) if v[0] != b'0' || v.len() == 1 => append_span(out, fields.line, start, end),
             Some(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             None => return false,
         },
         Kind::Float if v.is_empty() => write_str(out, config.format, None),
-        Kind::Float if is_json_number(v) => out.extend_from_slice(v),
+        Kind::Float if is_json_number(v) => append_span(out, fields.line, start, end),
         Kind::Float => return false,
         Kind::Text | Kind::FreeText => {
-            // Most values hold nothing to decode or escape: one scan, one copy.
+            // Most values hold nothing to decode or escape: copied as they are scanned. The
+            // TAB or line end that ends the field is a stop too (a control byte), so the
+            // copy reaching `end` means the value was plain.
             const JSON_VERBATIM: Stops = Stops::new(b"%\"\\").control().non_ascii();
             const TSV_VERBATIM: Stops = Stops::new(b"%\\").control();
-            match config.format {
-                Format::Ndjson if find_stop(v, 0, &JSON_VERBATIM) == v.len() => {
+            let mark = out.len();
+            let plain = match config.format {
+                Format::Ndjson => {
                     out.push(b'"');
-                    out.extend_from_slice(v);
+                    let plain = copy_until(fields.line, start, &JSON_VERBATIM, out) == end;
                     out.push(b'"');
-                    return true;
+                    plain
                 }
-                Format::Tsv if find_stop(v, 0, &TSV_VERBATIM) == v.len() => {
-                    out.extend_from_slice(v);
-                    return true;
-                }
-                _ => {}
+                Format::Tsv => copy_until(fields.line, start, &TSV_VERBATIM, out) == end,
+            };
+            if plain {
+                return true;
             }
+            out.truncate(mark);
             let text = decoded(v, kind, config.raw, scratch);
             write_str(out, config.format, Some(text));
         }
     }
     true
+}
+
+/// Appends `line[start..end]`; a short span as one fixed 16-byte copy cut back to size
+/// (no call to `memcpy`), where the line has the bytes for it.
+#[inline(always)]
+fn append_span(out: &mut Vec<u8>, line: &[u8], start: usize, end: usize) {
+    match line.get(start..start + 16) {
+        Some(window) if end - start <= 16 => {
+            let len = out.len();
+            out.extend_from_slice(<&[u8; 16]>::try_from(window).expect("16 bytes"));
+            out.truncate(len + end - start);
+        }
+        _ => out.extend_from_slice(&line[start..end]),
+    }
+}
+
+/// A column's key (or TSV separator), padded so that writing it is one fixed-size copy.
+struct Key {
+    padded: [u8; 32],
+    text: Vec<u8>,
+}
+
+impl Key {
+    fn new(text: Vec<u8>) -> Key {
+        let mut padded = [0; 32];
+        if text.len() <= padded.len() {
+            padded[..text.len()].copy_from_slice(&text);
+        }
+        Key { padded, text }
+    }
+
+    #[inline(always)]
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.text.len() <= self.padded.len() {
+            let len = out.len();
+            out.extend_from_slice(&self.padded);
+            out.truncate(len + self.text.len());
+        } else {
+            out.extend_from_slice(&self.text);
+        }
+    }
 }
 
 /// A run of ASCII digits as a number (leading zeros allowed: status `000` is 0).

@@ -179,6 +179,68 @@ fn floats_are_written_as_logged() {
 }
 
 #[test]
+fn numbers_and_text_are_written_exactly_short_long_and_at_the_line_end() {
+    // Numbers are copied as logged unless they have leading zeros; text is copied as it is
+    // scanned unless it needs decoding. Fields at the end of the line have fewer than 16
+    // bytes after their start, which the short-copy paths must not read past.
+    let names = [
+        "sc_status",
+        "sc_bytes",
+        "cs_uri_stem",
+        "c_ip",
+        "sc_range_end",
+    ];
+    for format in [Format::Ndjson, Format::Tsv] {
+        let config = config_with(&names, |c| c.format = format);
+        let mut parser = LineParser::new(config.clone());
+        let plan = Plan::new(Columns::standard(), &config);
+        let cases = [
+            (
+                ["200", "12345678901234567890", "/a", "1.2.3.4", "7"],
+                ["200", "12345678901234567890", "/a", "1.2.3.4", "7"],
+            ),
+            (
+                ["0200", "007", "/%41b%20c", "2001:db8::1", "0"],
+                ["200", "7", "/Ab c", "2001:db8::1", "0"],
+            ),
+            (
+                ["000", "0", "/x\\y", "-", "00000000000000000042"],
+                ["0", "0", "/x\\y", "", "42"],
+            ),
+        ];
+        for (logged, want) in cases {
+            let line = line33(&[
+                (8, logged[0]),
+                (3, logged[1]),
+                (7, logged[2]),
+                (4, logged[3]),
+                (32, logged[4]),
+            ]);
+            let mut out = Vec::new();
+            assert_eq!(parser.parse(&plan, &line, &mut out), Outcome::Kept);
+            let expected = match format {
+                Format::Ndjson => {
+                    let text = |v: &str| match v {
+                        "" => "null".to_string(),
+                        v => serde_json::to_string(v).unwrap(),
+                    };
+                    format!(
+                        "{{\"sc_status\":{},\"sc_bytes\":{},\"cs_uri_stem\":{},\"c_ip\":{},\"sc_range_end\":{}}}\n",
+                        want[0], want[1], text(want[2]), text(want[3]), want[4]
+                    )
+                }
+                Format::Tsv => format!("{}\n", want.join("\t").replace("x\\y", "x\\\\y")),
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                expected,
+                "{format:?} {logged:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn older_layouts_map_by_their_header() {
     let f24: Vec<&str> = vec![
         "2014-05-23",
