@@ -91,7 +91,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub line_buffered: bool,
 
-    /// Block size handed to a worker (e.g. 1M, 4M). Memory is about 4 x threads x SIZE.
+    /// Block size handed to a worker (e.g. 1M, 4M). Memory is about 8 x threads x SIZE
+    /// (blocks being read and output waiting to be written).
     #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_block_size)]
     pub block_size: u64,
 }

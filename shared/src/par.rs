@@ -8,10 +8,11 @@
 //!
 //! The writer (the calling thread) receives, in input order, one channel per task and drains
 //! each in turn, so output order equals input order however the tasks finish. All queues are
-//! bounded (about 2 x threads tasks in flight), so memory does not grow with the input. A file
-//! task that is not yet being written and has filled its channel spills its further output to
-//! an anonymous temporary file instead of waiting, so a slow first file never idles the
-//! other workers and memory stays bounded.
+//! bounded (about 2 x threads tasks in flight), so memory does not grow with the input. File
+//! tasks that are not yet being written queue their output in memory up to a shared budget
+//! (4 x threads x block size); past it a task spills its further output to an anonymous
+//! temporary file instead of waiting, so a slow first file never idles the other workers and
+//! memory stays bounded.
 //!
 //! A worker keeps its own state (a [`Worker`]); reduce tools (pivot-count) get every worker's
 //! state back at the end to merge.
@@ -32,8 +33,8 @@ use crate::input::{self, Opened, Source, Sources};
 use crate::prefetch::Prefetch;
 use crate::s3;
 
-/// Output pieces a file task may queue before it spills to disk.
-const FILE_QUEUE: usize = 4;
+/// Output pieces a file task may queue (the byte budget in [`Shared`] is the real bound).
+const FILE_QUEUE: usize = 256;
 
 /// One block of whole lines, as a worker sees it.
 pub struct BlockRef<'a> {
@@ -84,6 +85,12 @@ pub struct Out {
 }
 
 impl Out {
+    /// The memory this output holds while it waits to be written: its buffers' capacity
+    /// (a reused buffer's pages stay resident whatever part of it is filled).
+    fn footprint(&self) -> usize {
+        self.data.capacity() + self.rejects.capacity()
+    }
+
     fn new(policy: Arc<RejectPolicy>, data: Vec<u8>) -> Out {
         Out {
             data,
@@ -439,6 +446,8 @@ impl Pipeline {
             stop: AtomicBool::new(false),
             fatal: Mutex::new(None),
             head: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            queue_budget: 4 * n * self.block_size,
         };
         std::thread::scope(|s| {
             let (order_tx, order_rx) = bounded::<Slot>(2 * n);
@@ -452,7 +461,7 @@ impl Pipeline {
                 })
                 .collect();
             drop(job_rx);
-            let written = writer.write_slots(order_rx, &shared.head);
+            let written = writer.write_slots(order_rx, &shared.head, &shared.queued);
             if written.is_err() {
                 shared.stop.store(true, Ordering::Relaxed);
             }
@@ -628,22 +637,33 @@ impl Pipeline {
             if let Some(sp) = spill.as_mut() {
                 sp.write(&out)?;
                 self.outs.put(out.data);
-            } else if shared.head.load(Ordering::Acquire) == idx {
+                continue;
+            }
+            let size = out.footprint();
+            if shared.head.load(Ordering::Acquire) == idx {
+                shared.queued.fetch_add(size, Ordering::Relaxed);
                 if tx.send(out).is_err() {
                     break;
                 }
-            } else {
+                continue;
+            }
+            // Not being written yet: queue in memory within the budget, else spill.
+            let within =
+                shared.queued.fetch_add(size, Ordering::Relaxed) + size <= shared.queue_budget;
+            let out = if within {
                 match tx.try_send(out) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(out)) => {
-                        let mut sp = Spill::new()?;
-                        sp.write(&out)?;
-                        self.outs.put(out.data);
-                        spill = Some(sp);
-                    }
+                    Ok(()) => continue,
+                    Err(TrySendError::Full(out)) => out,
                     Err(TrySendError::Disconnected(_)) => break,
                 }
-            }
+            } else {
+                out
+            };
+            shared.queued.fetch_sub(size, Ordering::Relaxed);
+            let mut sp = Spill::new()?;
+            sp.write(&out)?;
+            self.outs.put(out.data);
+            spill = Some(sp);
         }
         Ok(spill)
     }
@@ -664,6 +684,10 @@ struct Shared {
     fatal: Mutex<Option<anyhow::Error>>,
     /// Index of the task the writer is draining (file tasks block only when they are it).
     head: AtomicUsize,
+    /// Bytes of buffer held by file tasks' queued output (see [`Out::footprint`]).
+    queued: AtomicUsize,
+    /// What `queued` may reach before a task that is not being written spills.
+    queue_budget: usize,
 }
 
 impl Shared {
@@ -731,10 +755,20 @@ impl OrderedWriter<'_> {
         Ok(())
     }
 
-    fn write_slots(&mut self, order_rx: Receiver<Slot>, head: &AtomicUsize) -> anyhow::Result<()> {
+    /// Writes every task's output in order; `queued` is [`Shared::queued`], which file tasks'
+    /// pieces leave as they are written.
+    fn write_slots(
+        &mut self,
+        order_rx: Receiver<Slot>,
+        head: &AtomicUsize,
+        queued: &AtomicUsize,
+    ) -> anyhow::Result<()> {
         for slot in order_rx {
             head.store(slot.idx, Ordering::Release);
             for out in slot.rx.iter() {
+                if slot.spill_rx.is_some() {
+                    queued.fetch_sub(out.footprint(), Ordering::Relaxed);
+                }
                 self.write(out)?;
             }
             if let Some(spill) = slot.spill_rx.and_then(|rx| rx.try_recv().ok()) {

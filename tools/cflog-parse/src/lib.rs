@@ -61,8 +61,8 @@ a filter are counted as filtered_<name>: static, status, method, result_type, ti
 exclude_path, no_event. Header lines are counted as skipped_header, other # lines as
 skipped_comment, blank lines as skipped_blank.
 
-Memory: about 4 x threads x block size (default 2M) plus output buffers, independent of the
-input size.";
+Memory: about 8 x threads x block size (default 2M): blocks being read and output waiting to
+be written, independent of the input size.";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:
