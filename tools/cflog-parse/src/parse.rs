@@ -6,7 +6,7 @@
 //! need, and only for kept lines decode and write the selected fields straight into the
 //! output buffer.
 
-use onebox::bytescan::{copy_until, Stops};
+use onebox::bytescan::{append_span, copy_until, Stops};
 use onebox::json;
 use onebox::record::Format;
 use onebox::tsv;
@@ -398,12 +398,14 @@ fn write_field(
         Kind::Int if v.is_empty() => write_str(out, config.format, None),
         Kind::Int => match parse_u64(v) {
             // Without leading zeros the number is written as logged.
-            Some(_) if v[0] != b'0' || v.len() == 1 => append_span(out, fields.line, start, end),
+            Some(_) if v[0] != b'0' || v.len() == 1 => {
+                append_span::<16>(out, fields.line, start, end)
+            }
             Some(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             None => return false,
         },
         Kind::Float if v.is_empty() => write_str(out, config.format, None),
-        Kind::Float if is_json_number(v) => append_span(out, fields.line, start, end),
+        Kind::Float if is_json_number(v) => append_span::<16>(out, fields.line, start, end),
         Kind::Float => return false,
         Kind::Text | Kind::FreeText => {
             // Most values hold nothing to decode or escape: copied as they are scanned. The
@@ -432,20 +434,6 @@ fn write_field(
     true
 }
 
-/// Appends `line[start..end]`; a short span as one fixed 16-byte copy cut back to size
-/// (no call to `memcpy`), where the line has the bytes for it.
-#[inline(always)]
-fn append_span(out: &mut Vec<u8>, line: &[u8], start: usize, end: usize) {
-    match line.get(start..start + 16) {
-        Some(window) if end - start <= 16 => {
-            let len = out.len();
-            out.extend_from_slice(<&[u8; 16]>::try_from(window).expect("16 bytes"));
-            out.truncate(len + end - start);
-        }
-        _ => out.extend_from_slice(&line[start..end]),
-    }
-}
-
 /// A column's key (or TSV separator), padded so that writing it is one fixed-size copy.
 struct Key {
     padded: [u8; 32],
@@ -464,9 +452,7 @@ impl Key {
     #[inline(always)]
     fn write(&self, out: &mut Vec<u8>) {
         if self.text.len() <= self.padded.len() {
-            let len = out.len();
-            out.extend_from_slice(&self.padded);
-            out.truncate(len + self.text.len());
+            append_span::<32>(out, &self.padded, 0, self.text.len());
         } else {
             out.extend_from_slice(&self.text);
         }
