@@ -240,18 +240,19 @@ impl<R: Read> Chunker<R> {
     fn fill(&mut self, buf: &mut Vec<u8>, mut filled: usize, target: usize) -> io::Result<usize> {
         let start = filled;
         let end = target.max(start + 1);
-        // `read` writes into initialised bytes: a reused buffer's stale ones, else zeroes.
-        // The zeroed part grows with the data (64 KiB, then doubling) instead of a whole
-        // block up front: a directory of 20,000 tiny files paid 2 MiB of zeroing per file
-        // (40 GB in all) before this (RELIABILITY.md, tiny files).
-        if buf.len() < end.min(start + FIRST_WINDOW) {
-            buf.resize(end.min(start + FIRST_WINDOW), 0);
-        }
+        // The window `read` writes into grows with the data (64 KiB, then doubling) instead
+        // of spanning the block from the start: a directory of 20,000 tiny files paid 2 MiB
+        // of zeroing per file (40 GB in all) before this (RELIABILITY.md, tiny files), and an
+        // eager reader's first read should not be a block's worth. `read` writes over
+        // initialised bytes: a reused buffer's stale ones, zeroes only where it is shorter.
+        let mut window = end.min(start + FIRST_WINDOW);
         while filled < end {
-            if filled == buf.len() {
-                buf.resize(end.min(buf.len() * 2), 0);
+            if filled == window {
+                window = end.min(window * 2);
             }
-            let window = buf.len().min(end);
+            if buf.len() < window {
+                buf.resize(window, 0);
+            }
             match self.reader.read(&mut buf[filled..window]) {
                 Ok(0) => {
                     self.eof = true;
