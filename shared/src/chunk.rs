@@ -324,6 +324,37 @@ pub fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The lines of a stream read one at a time into one reused buffer (`BufRead::split` would
+/// allocate one per line, and a table has millions), numbered from 1, without line ends
+/// (`\n` or `\r\n`). For the small side inputs tools read whole (tables, partial counts,
+/// headers); the data itself goes through [`Chunker`].
+pub struct ReadLines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line_no: u64,
+}
+
+impl<R: io::BufRead> ReadLines<R> {
+    pub fn new(reader: R) -> Self {
+        ReadLines {
+            reader,
+            buf: Vec::new(),
+            line_no: 0,
+        }
+    }
+
+    /// The next line's number and text; None at the end.
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        self.buf.clear();
+        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+        Ok(Some((self.line_no, trim_cr(line))))
+    }
+}
+
 /// Iterates the lines of a block as `(line_number, line)`, without line ends (`\n` or `\r\n`).
 pub fn lines(data: &[u8], first_line: u64) -> Lines<'_> {
     Lines {
@@ -518,5 +549,21 @@ mod tests {
             one[0].header.is_none(),
             "header is the one in force at the block's start"
         );
+    }
+
+    #[test]
+    fn read_lines_numbers_every_line_and_strips_line_ends() {
+        let mut r = ReadLines::new(&b"a\r\n\n# c\nlast"[..]);
+        let mut got = Vec::new();
+        while let Some((n, line)) = r.next_line().unwrap() {
+            got.push((n, line.to_vec()));
+        }
+        let want: Vec<(u64, Vec<u8>)> = vec![
+            (1, b"a".to_vec()),
+            (2, b"".to_vec()),
+            (3, b"# c".to_vec()),
+            (4, b"last".to_vec()),
+        ];
+        assert_eq!(got, want);
     }
 }

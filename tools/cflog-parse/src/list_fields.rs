@@ -1,9 +1,10 @@
 //! `--list-fields FILE`: the columns a log file announces and the names they get.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use onebox::chunk::ReadLines;
 use onebox::input::{self, Source};
 
 use crate::schema::{kind_of, Columns};
@@ -16,18 +17,15 @@ const MAX_LINES: usize = 1000;
 pub fn list_fields(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
     let source = Source::Path(path.to_path_buf());
     let reader = input::open(&source).with_context(|| path.display().to_string())?;
-    let mut reader = BufReader::new(reader);
-    let mut line = Vec::new();
+    let mut lines = ReadLines::new(BufReader::new(reader));
     let mut columns = None;
     for _ in 0..MAX_LINES {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| path.display().to_string())?;
-        if n == 0 {
+        let Some((_, text)) = lines
+            .next_line()
+            .with_context(|| path.display().to_string())?
+        else {
             break;
-        }
-        let text = onebox::chunk::trim_cr(line.strip_suffix(b"\n").unwrap_or(&line));
+        };
         if text.starts_with(b"#Fields:") {
             columns = Some(Columns::parse(text));
             break;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use onebox::append::{encode_str, Appender};
+use onebox::chunk::ReadLines;
 use onebox::input::{self, Source};
 use onebox::json;
 use onebox::record::{FieldReader, Format, Layout, Record, Value};
@@ -229,9 +230,9 @@ impl Loader<'_> {
         let mut text = Vec::new();
         let mut values = RowValues::default();
         let mut cells = Vec::new();
-        let mut lines = Lines::new(reader);
+        let mut lines = ReadLines::new(reader);
         while let Some((line_no, line)) = lines
-            .next()
+            .next_line()
             .with_context(|| format!("--table {}", self.name))?
         {
             if line.is_empty() || line[0] == b'#' {
@@ -327,9 +328,9 @@ impl Loader<'_> {
         let mut fields: Option<FieldReader> = None;
         let mut values = RowValues::default();
         let mut text = Vec::new();
-        let mut lines = Lines::new(reader);
+        let mut lines = ReadLines::new(reader);
         while let Some((line_no, line)) = lines
-            .next()
+            .next_line()
             .with_context(|| format!("--table {}", self.name))?
         {
             if line.trim_ascii().is_empty() || line[0] == b'#' {
@@ -487,35 +488,6 @@ fn top_level_keys(line: &[u8]) -> Result<Vec<String>, String> {
     match v {
         serde_json::Value::Object(m) => Ok(m.keys().cloned().collect()),
         _ => Err("not a JSON object".into()),
-    }
-}
-
-/// A table's lines, read one at a time into one reused buffer (`split` would allocate one per
-/// line, and a table has millions) and numbered from 1, blank and comment lines included.
-struct Lines<R> {
-    reader: R,
-    buf: Vec<u8>,
-    line_no: u64,
-}
-
-impl<R: BufRead> Lines<R> {
-    fn new(reader: R) -> Self {
-        Lines {
-            reader,
-            buf: Vec::new(),
-            line_no: 0,
-        }
-    }
-
-    /// The next line's number and text (without its `\n` or `\r\n`); None at the end.
-    fn next(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
-        self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
-            return Ok(None);
-        }
-        self.line_no += 1;
-        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-        Ok(Some((self.line_no, onebox::chunk::trim_cr(line))))
     }
 }
 

@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{bail, Context};
+use onebox::chunk::ReadLines;
 use onebox::input::Source;
 
 use crate::sum::Sum;
@@ -139,12 +140,11 @@ fn read_tsv(
     want: &mut Option<Columns>,
     table: &mut Table,
 ) -> anyhow::Result<u64> {
-    let mut lines = input.split(b'\n');
-    let Some(header) = lines.next() else {
+    let mut lines = ReadLines::new(input);
+    let Some((_, header)) = lines.next_line()? else {
         return Ok(0);
     };
-    let header = header?;
-    let header: Vec<String> = onebox::tsv::cells(onebox::chunk::trim_cr(&header))
+    let header: Vec<String> = onebox::tsv::cells(header)
         .map(|c| {
             let mut t = Vec::new();
             onebox::tsv::unescape_into(c, &mut t);
@@ -154,17 +154,14 @@ fn read_tsv(
     let cols = want.get_or_insert_with(|| columns_of(&header)).clone();
     let p = project(&header, &cols, name, table)?;
     let (mut key, mut rows) = (Vec::new(), 0);
-    for (i, line) in lines.enumerate() {
-        let line = line?;
-        let line = onebox::chunk::trim_cr(&line);
+    while let Some((line_no, line)) = lines.next_line()? {
         if line.is_empty() {
             continue;
         }
         let cells: Vec<&[u8]> = onebox::tsv::cells(line).collect();
         if cells.len() != header.len() {
             bail!(
-                "{name}:{}: expected {} columns, found {}",
-                i + 2,
+                "{name}:{line_no}: expected {} columns, found {}",
                 header.len(),
                 cells.len()
             );
@@ -176,7 +173,7 @@ fn read_tsv(
             }
             key.extend_from_slice(cells[col]); // already escaped
         }
-        let agg = totals(name, i as u64 + 2, &p, |col| cells.get(col).copied())?;
+        let agg = totals(name, line_no, &p, |col| cells.get(col).copied())?;
         table.add_agg(&key, &agg)?;
         rows += 1;
     }
@@ -190,10 +187,8 @@ fn read_ndjson(
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     let (mut key, mut rows) = (Vec::new(), 0);
-    for (i, line) in input.split(b'\n').enumerate() {
-        let line = line?;
-        let line_no = i as u64 + 1;
-        let line = onebox::chunk::trim_cr(&line);
+    let mut lines = ReadLines::new(input);
+    while let Some((line_no, line)) = lines.next_line()? {
         if line.is_empty() {
             continue;
         }
