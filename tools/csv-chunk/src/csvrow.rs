@@ -5,7 +5,7 @@
 //! string apart, as PostgreSQL's CSV COPY does: null is an unquoted empty field, the empty
 //! string is `""`.
 
-use onebox::bytescan::{find_stop, Stops};
+use onebox::bytescan::{copy_until, Stops};
 use onebox::record::Value;
 
 /// How fields are written.
@@ -26,19 +26,31 @@ impl CsvStyle {
                 .any(|&c| c == self.delimiter || c == b'"' || c == b'\n' || c == b'\r')
     }
 
+    /// Appends `text` when it can go as it is: ASCII, no byte that needs quoting, no `\` (a
+    /// TSV escape), not the null marker. It is copied while it is scanned, so the usual value
+    /// costs one pass. Otherwise `out` is left as it was and the answer is false.
+    #[inline]
+    fn copy_plain(&self, text: &[u8], out: &mut Vec<u8>) -> bool {
+        // Control bytes take in CR and LF (and TAB, which then takes the slower path).
+        let stops = Stops::new(&[self.delimiter, b'"', b'\\'])
+            .control()
+            .non_ascii();
+        let len = out.len();
+        if copy_until(text, 0, &stops, out) == text.len() && text != self.null.as_slice() {
+            return true;
+        }
+        out.truncate(len);
+        false
+    }
+
     /// Appends one non-null field. Returns false when `text` is not UTF-8 (possible in TSV
     /// input): its bad bytes are written as U+FFFD, so the CSV stays loadable as UTF-8.
     pub fn text(&self, text: &[u8], out: &mut Vec<u8>) -> bool {
-        let stops = Stops::new(&[self.delimiter, b'"', b'\r', b'\n']).non_ascii();
-        let first = find_stop(text, 0, &stops);
-        if first == text.len() && text != self.null.as_slice() {
-            out.extend_from_slice(text);
+        if self.copy_plain(text, out) {
             return true;
         }
-        // Everything before `first` is ASCII, so the check can start there.
-        let rest = &text[first..];
         let repaired;
-        let (text, valid) = if !rest.is_ascii() && std::str::from_utf8(rest).is_err() {
+        let (text, valid) = if !text.is_ascii() && std::str::from_utf8(text).is_err() {
             repaired = String::from_utf8_lossy(text);
             (repaired.as_bytes(), false)
         } else {
@@ -67,6 +79,12 @@ impl CsvStyle {
         if value.is_null() {
             out.extend_from_slice(&self.null);
             return true;
+        }
+        // A plain TSV cell is copied in the same pass that finds it has no escape.
+        if let Value::Tsv(cell) = value {
+            if self.copy_plain(cell, out) {
+                return true;
+            }
         }
         match value.as_plain() {
             Some(text) => self.text(text, out),
