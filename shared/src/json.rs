@@ -241,7 +241,7 @@ impl Extractor {
                 return Err(bad(pos));
             }
             let start = skip_ws(line, pos + 1);
-            let end = self.skip_value(line, start)?;
+            let end = self.skip_any(line, start)?;
             let key = if escaped {
                 self.key.clear();
                 unescape_into(raw_key, &mut self.key);
@@ -315,7 +315,7 @@ impl Extractor {
         let end = match b.get(pos) {
             Some(b'{') if !node.children.is_empty() => self.object(b, pos, node, out)?,
             Some(b'[') if !node.children.is_empty() => self.array(b, pos, node, out)?,
-            _ => self.skip_value(b, pos)?,
+            _ => self.skip_any(b, pos)?,
         };
         if !node.slots.is_empty() {
             let v = JsonValue::from_span(&b[pos..end]);
@@ -359,7 +359,7 @@ impl Extractor {
             pos = skip_ws(b, pos + 1);
             pos = match child {
                 Some(child) => self.value(b, pos, child, out)?,
-                None => self.skip_value(b, pos)?,
+                None => self.skip_any(b, pos)?,
             };
             pos = skip_ws(b, pos);
             match b.get(pos) {
@@ -395,6 +395,16 @@ impl Extractor {
                 Some(b']') => return Ok(pos + 1),
                 _ => return Err(bad(pos)),
             }
+        }
+    }
+
+    /// [`Extractor::skip_value`] with a string, the usual member value, skipped inline.
+    #[inline(always)]
+    fn skip_any(&mut self, b: &[u8], pos: usize) -> Result<usize, JsonError> {
+        if b.get(pos) == Some(&b'"') {
+            Ok(skip_string(b, pos)?.0)
+        } else {
+            self.skip_value(b, pos)
         }
     }
 
@@ -482,6 +492,7 @@ fn skip_ws(b: &[u8], mut pos: usize) -> usize {
 }
 
 /// Skips `"key"` `:` and the whitespace before the value.
+#[inline(always)]
 fn key_colon(b: &[u8], pos: usize) -> Result<usize, JsonError> {
     if b.get(pos) != Some(&b'"') {
         return Err(bad(pos));
@@ -503,7 +514,7 @@ fn find_string_stop(b: &[u8], i: usize) -> usize {
 
 /// Skips a string starting at its opening quote; returns the position after the closing quote
 /// and whether it holds escapes.
-#[inline]
+#[inline(always)]
 fn skip_string(b: &[u8], pos: usize) -> Result<(usize, bool), JsonError> {
     let mut i = pos + 1;
     let mut escaped = false;
