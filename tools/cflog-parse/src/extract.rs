@@ -39,8 +39,9 @@ impl Extract {
 /// The per-thread state of one [`Extract`]: the text it ran on and where its groups matched.
 pub struct ExtractState {
     pub subject: Vec<u8>,
-    pub locs: CaptureLocations,
-    pub matched: bool,
+    locs: CaptureLocations,
+    /// Where each group matched in `subject` (group 0: the whole match); empty: no match.
+    spans: Vec<Option<(usize, usize)>>,
 }
 
 impl ExtractState {
@@ -48,28 +49,40 @@ impl ExtractState {
         ExtractState {
             subject: Vec::new(),
             locs: ex.re.capture_locations(),
-            matched: false,
+            spans: Vec::new(),
         }
     }
 
     /// Runs `ex` on `value` (`None`: the field is absent or `-`).
     pub fn run(&mut self, ex: &Extract, value: Option<&[u8]>) {
         self.subject.clear();
-        self.matched = match value {
-            Some(v) => {
-                self.subject.extend_from_slice(v);
-                ex.re.captures_read(&mut self.locs, &self.subject).is_some()
+        self.spans.clear();
+        if let Some(v) = value {
+            self.subject.extend_from_slice(v);
+            if ex.re.captures_read(&mut self.locs, &self.subject).is_some() {
+                self.spans
+                    .extend((0..self.locs.len()).map(|i| self.locs.get(i)));
             }
-            None => false,
-        };
+        }
+    }
+
+    /// Where the groups matched in the last subject: empty when `ex` did not match.
+    pub fn spans(&self) -> &[Option<(usize, usize)>] {
+        &self.spans
+    }
+
+    /// Takes the outcome of an earlier [`ExtractState::run`] on the same `subject`.
+    pub fn recall(&mut self, subject: &[u8], spans: &[Option<(usize, usize)>]) {
+        self.subject.clear();
+        self.subject.extend_from_slice(subject);
+        self.spans.clear();
+        self.spans.extend_from_slice(spans);
     }
 
     /// The text of group `index`, if the regex matched and the group took part.
     pub fn group(&self, index: usize) -> Option<&[u8]> {
-        if !self.matched {
-            return None;
-        }
-        self.locs.get(index).map(|(s, e)| &self.subject[s..e])
+        let (s, e) = (*self.spans.get(index)?)?;
+        Some(&self.subject[s..e])
     }
 }
 
@@ -97,13 +110,15 @@ impl Events {
         self.0.is_empty()
     }
 
-    /// The name of the first rule matching `path`.
+    /// The index of the first rule matching `path`.
     #[inline]
-    pub fn classify(&self, path: &[u8]) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(_, re)| re.is_match(path))
-            .map(|(n, _)| n.as_str())
+    pub fn classify(&self, path: &[u8]) -> Option<usize> {
+        self.0.iter().position(|(_, re)| re.is_match(path))
+    }
+
+    /// The event name of rule `index`.
+    pub fn name(&self, index: usize) -> &str {
+        &self.0[index].0
     }
 }
 
@@ -148,12 +163,10 @@ mod tests {
             "view=^/models/".into(),
         ])
         .unwrap();
-        assert_eq!(
-            ev.classify(b"/models/a/resolve/main/x.bin"),
-            Some("download")
-        );
-        assert_eq!(ev.classify(b"/models/a"), Some("view"));
-        assert_eq!(ev.classify(b"/search"), None);
+        let name = |path: &[u8]| ev.classify(path).map(|i| ev.name(i));
+        assert_eq!(name(b"/models/a/resolve/main/x.bin"), Some("download"));
+        assert_eq!(name(b"/models/a"), Some("view"));
+        assert_eq!(name(b"/search"), None);
         assert!(Events::parse(&["=x".into()]).is_err());
         assert!(Events::parse(&["noequals".into()]).is_err());
     }

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod extract;
 pub mod filter;
 pub mod list_fields;
+pub mod memo;
 pub mod parse;
 pub mod schema;
 pub mod split;
@@ -62,7 +63,9 @@ exclude_path, no_event. Header lines are counted as skipped_header, other # line
 skipped_comment, blank lines as skipped_blank.
 
 Memory: about 8 x threads x block size (default 2M): blocks being read and output waiting to
-be written, independent of the input size.";
+be written, independent of the input size. With --event or --extract over the path, each thread
+also remembers the rules' answers for up to 4096 recent paths (1-2 MiB), since
+logs repeat their popular paths.";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:

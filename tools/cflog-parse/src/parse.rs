@@ -14,6 +14,7 @@ use onebox::tsv;
 use crate::decode::{decode_free_text, decode_once};
 use crate::extract::{Events, Extract, ExtractState};
 use crate::filter::{Drop, Filters, Subject};
+use crate::memo::{Answer, PathMemo};
 use crate::schema::{kind_of, Columns, Kind, TIMESTAMP};
 use crate::time::{self, Stamp};
 
@@ -70,6 +71,10 @@ pub struct Plan {
     sources: Vec<Option<usize>>,
     /// Per extract: the index and kind of the field it runs on.
     extract_sources: Vec<Option<(usize, Kind)>>,
+    /// Per extract: whether it runs on cs_uri_stem (so its outcome can be remembered by path).
+    on_path: Vec<bool>,
+    /// Whether any rule answers by path alone (an event, an extract over the path).
+    path_rules: bool,
 }
 
 impl Plan {
@@ -93,13 +98,18 @@ impl Plan {
             .extracts
             .iter()
             .map(|ex| pos(&ex.field).map(|i| (i, kind_of(&ex.field))))
-            .collect();
+            .collect::<Vec<_>>();
         let (stem, status, method, result_type) = (
             pos("cs_uri_stem"),
             pos("sc_status"),
             pos("cs_method"),
             pos("x_edge_result_type"),
         );
+        let on_path: Vec<bool> = extract_sources
+            .iter()
+            .map(|s| s.is_some_and(|(i, _)| Some(i) == stem))
+            .collect();
+        let path_rules = !config.events.is_empty() || on_path.contains(&true);
         Plan {
             web: columns.is_web_log(),
             width: columns.names.len(),
@@ -112,9 +122,53 @@ impl Plan {
             result_type,
             sources,
             extract_sources,
+            on_path,
+            path_rules,
             columns,
         }
     }
+}
+
+/// Sets `answer` (the event) and the states of the extracts over the path for `path`, from
+/// the memo when it remembers the path, else by running the rules (and remembering).
+fn answer_by_path(
+    config: &Config,
+    plan: &Plan,
+    path: &[u8],
+    memo: &mut PathMemo,
+    answer: &mut Answer,
+    states: &mut [ExtractState],
+) {
+    let on_path = || {
+        config
+            .extracts
+            .iter()
+            .zip(plan.on_path.iter())
+            .enumerate()
+            .filter(|(_, (_, &on))| on)
+            .map(|(i, (ex, _))| (i, ex))
+    };
+    if let Some(known) = memo.recall(path) {
+        answer.event = known.event;
+        // A line of a path without an event under --events-only is dropped before its
+        // extracts are read, so they were not run for the memo (lens is empty).
+        if !known.lens.is_empty() {
+            for (k, (i, _)) in on_path().enumerate() {
+                states[i].recall(path, known.extract(k));
+            }
+        }
+        return;
+    }
+    answer.clear();
+    answer.event = config.events.classify(path);
+    if !(config.events_only && answer.event.is_none()) {
+        for (i, ex) in on_path() {
+            states[i].run(ex, Some(path));
+            answer.spans.extend_from_slice(states[i].spans());
+            answer.lens.push(states[i].spans().len());
+        }
+    }
+    memo.remember(path, answer);
 }
 
 /// The fields of one line, as TAB positions.
@@ -160,6 +214,9 @@ pub struct LineParser {
     path_scratch: Vec<u8>,
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
+    memo: PathMemo,
+    /// The path rules' answer for the current line.
+    answer: Answer,
 }
 
 impl LineParser {
@@ -187,6 +244,8 @@ impl LineParser {
             path_scratch: Vec::new(),
             value_scratch: Vec::new(),
             extract_states,
+            memo: PathMemo::default(),
+            answer: Answer::default(),
         }
     }
 
@@ -259,7 +318,21 @@ impl LineParser {
         if let Some(drop) = config.filters.check(&subject) {
             return Outcome::Dropped(drop);
         }
-        let event = config.events.classify(path);
+        // A path that is `-` is no subject for extracts, so it is not remembered.
+        let remembered = plan.path_rules && fields.value(plan.stem).is_some();
+        if remembered {
+            answer_by_path(
+                config,
+                plan,
+                path,
+                &mut self.memo,
+                &mut self.answer,
+                &mut self.extract_states,
+            );
+        } else {
+            self.answer.event = config.events.classify(path);
+        }
+        let event = self.answer.event.map(|i| config.events.name(i));
         if config.events_only && event.is_none() {
             return Outcome::Dropped(Drop::NoEvent);
         }
@@ -275,12 +348,16 @@ impl LineParser {
                 return Outcome::Rejected("bad_timestamp");
             }
         }
-        for ((ex, state), source) in config
+        for (((ex, state), source), &on_path) in config
             .extracts
             .iter()
             .zip(&mut self.extract_states)
             .zip(&plan.extract_sources)
+            .zip(&plan.on_path)
         {
+            if remembered && on_path {
+                continue; // answer_by_path did this one
+            }
             let value = match source {
                 Some((i, kind)) => fields
                     .value(Some(*i))

@@ -614,3 +614,48 @@ fn filters_extraction_and_events() {
         json!({"cs_uri_stem": "/models/m2", "model_id": "m2", "file": null, "event": "view"})
     );
 }
+
+#[test]
+fn remembered_paths_give_what_a_fresh_parser_gives() {
+    let group = |extract, group| Column::Group { extract, group };
+    for events_only in [false, true] {
+        let config = config_with(&["cs_uri_stem", "cs_uri_query"], |c| {
+            let fields = ["cs_uri_stem".to_string(), "cs_uri_query".to_string()];
+            c.extracts = vec![
+                Extract::parse("^/models/(?P<model_id>[^/]+)", &fields).unwrap(),
+                Extract::parse("cs_uri_query:(?P<q>q=[^&]*)", &fields).unwrap(),
+                Extract::parse("(?P<tail>[a-z]*)$", &fields).unwrap(),
+            ];
+            c.events =
+                Events::parse(&["download=/resolve/".into(), "view=^/models/".into()]).unwrap();
+            c.events_only = events_only;
+            c.names
+                .extend(["model_id", "q", "tail", "event"].map(String::from));
+            c.columns
+                .extend([group(0, 1), group(1, 1), group(2, 1), Column::Event]);
+        });
+        let plan = Plan::new(Columns::parse(STANDARD_FIELDS.as_bytes()), &config);
+        // One parser sees every path several times (so answers come from its memo); each
+        // line's output must equal that of a parser seeing the line first.
+        let mut seasoned = LineParser::new(config.clone());
+        let paths = [
+            "/models/a/resolve/x",
+            "/models/b",
+            "/search",
+            "-",
+            "/models/c%2Fd",
+        ];
+        let queries = ["q=1", "-", "x=2&q=3"];
+        for round in 0..3 {
+            for (i, path) in paths.iter().enumerate() {
+                let query = queries[(i + round) % queries.len()];
+                let line = line33(&[(7, path), (11, query)]);
+                let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
+                let fresh = LineParser::new(config.clone()).parse(&plan, &line, &mut fresh_out);
+                let got = seasoned.parse(&plan, &line, &mut out);
+                assert_eq!(got, fresh, "{path} {query} round {round}");
+                assert_eq!(out, fresh_out, "{path} {query} round {round}");
+            }
+        }
+    }
+}
