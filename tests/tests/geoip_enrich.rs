@@ -145,6 +145,38 @@ fn v4_v6_mapped_private_invalid_and_empty_addresses() {
 }
 
 #[test]
+fn repeated_addresses_give_the_same_fields_and_counts_memo_or_not() {
+    let f = fixture();
+    let once = concat!(
+        "{\"c_ip\":\"89.160.20.112\"}\n",
+        "{\"c_ip\":\"::ffff:81.2.69.142\"}\n",
+        "{\"c_ip\":\"10.1.2.3\"}\n",
+        "{\"c_ip\":\"not-an-ip\"}\n",
+        "{\"c_ip\":\"\"}\n",
+        "{\"c_ip\":null}\n",
+        "{\"c_ip\":\"2001:218::1\"}\n",
+    );
+    // Later rounds find every address in the memos (recent addresses, rendered results).
+    let input = once.repeat(3);
+    let (text, st) = enrich(&f, &["--fields", ALL], &input);
+    let got = lines(&text);
+    assert_eq!(got.len(), 21);
+    for (i, rec) in got.iter().enumerate().skip(7) {
+        assert_eq!(rec, &got[i % 7], "record {i}");
+    }
+    assert_eq!(got[0]["geo_city"], "Linköping");
+    assert_eq!(got[6]["geo_city"], "Tokyo");
+    assert_eq!(st["ip_found"], 9);
+    assert_eq!(st["not_found"], 3);
+    assert_eq!(st["invalid_ip"], 9);
+    let (uncached, _) = enrich(&f, &["--fields", ALL, "--cache", "0"], &input);
+    assert_eq!(uncached, text);
+    let (text, st) = enrich(&f, &["--reject-invalid"], &input);
+    assert_eq!(text.lines().count(), 12);
+    assert_eq!(st["rejected_invalid_ip"], 9);
+}
+
+#[test]
 fn reject_invalid_rejects_and_counts() {
     let f = fixture();
     let input = "{\"c_ip\":\"1.128.0.1\"}\n{\"c_ip\":\"x\"}\nnot json\n{\"c_ip\":\"\"}\n";

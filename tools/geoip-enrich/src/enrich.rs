@@ -3,7 +3,9 @@
 //! Many addresses share a database record (every address of a network does), so the rendered
 //! output of each field is memoised per worker, keyed by the records' data offsets in all the
 //! databases (`--cache N` entries; the memo is cleared when full, which bounds memory).
-//! On a hit a record costs one tree walk per database, one hash probe and a few copies.
+//! In front of it, [`AddressMemo`] keeps where each recent address text led (invalid, or the
+//! offsets): clients repeat, so most records skip the address parse and the tree walks too,
+//! and cost two hash probes and a few copies.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use onebox::append::Appender;
 use onebox::par::{BlockRef, Out, Worker};
 use onebox::record::{self, FieldReader, Format};
 
+use crate::addresses::{AddressMemo, INVALID, SLOTS};
 use crate::db::Db;
 use crate::fields::Field;
 use crate::ip::{self, Pick};
@@ -96,12 +99,31 @@ fn corrupt(db: &Db, e: &maxminddb::MaxMindDbError) -> anyhow::Error {
 /// Offset slot of a database without a record for the address.
 const NONE: usize = usize::MAX;
 
+impl Enricher {
+    /// Parses `text` as an address and sets `offsets` to its record's offset in each database,
+    /// or to [`INVALID`] when it is not an address.
+    fn locate(&self, text: &[u8], offsets: &mut Vec<usize>) -> anyhow::Result<()> {
+        offsets.clear();
+        let Some(ip) = ip::parse(text, self.pick) else {
+            offsets.resize(self.dbs.len(), INVALID);
+            return Ok(());
+        };
+        for db in &self.dbs {
+            offsets.push(db.offset(ip)?.unwrap_or(NONE));
+        }
+        Ok(())
+    }
+}
+
 /// A worker: the shared settings plus its own memo.
 pub struct EnrichWorker {
     e: Arc<Enricher>,
     reader: FieldReader,
     text: Vec<u8>,
+    /// The current record's offset in each database.
     offsets: Vec<usize>,
+    addresses: AddressMemo,
+    /// Database offsets -> the rendered fields.
     memo: HashMap<Box<[usize]>, Rendered>,
 }
 
@@ -111,6 +133,7 @@ impl EnrichWorker {
             .map_err(|msg| onebox::cli::usage(format!("--ip-field: {msg}")))?;
         Ok(EnrichWorker {
             offsets: Vec::with_capacity(e.dbs.len()),
+            addresses: AddressMemo::new(e.cache.min(SLOTS), e.dbs.len()),
             e,
             reader,
             text: Vec::new(),
@@ -144,15 +167,20 @@ impl Worker for EnrichWorker {
                 return out.reject(block, rec.line_no, reason, rec.text);
             }
             let v = values[0];
-            let ip = match v.as_plain() {
-                Some(plain) => ip::parse(plain, e.pick),
+            let text = match v.as_plain() {
+                Some(plain) => plain,
                 None => {
                     self.text.clear();
                     v.write_text(&mut self.text);
-                    ip::parse(&self.text, e.pick)
+                    &self.text
                 }
             };
-            let Some(ip) = ip else {
+            if !self.addresses.recall(text, &mut self.offsets) {
+                e.locate(text, &mut self.offsets)?;
+                self.addresses.remember(text, &self.offsets);
+            }
+            let offsets = &self.offsets;
+            if offsets.first() == Some(&INVALID) {
                 if e.reject_invalid {
                     return out.reject(block, rec.line_no, "invalid_ip", rec.text);
                 }
@@ -160,24 +188,21 @@ impl Worker for EnrichWorker {
                 t.out += 1;
                 e.appender.begin(&rec, &mut out.data).end();
                 return Ok(());
-            };
-            self.offsets.clear();
-            for db in &e.dbs {
-                self.offsets.push(db.offset(ip)?.unwrap_or(NONE));
             }
             t.out += 1;
             let a = e.appender.begin(&rec, &mut out.data);
-            if self.offsets.iter().all(|&o| o == NONE) {
+            if offsets.iter().all(|&o| o == NONE) {
                 t.not_found += 1;
                 a.end();
                 return Ok(());
             }
             t.found += 1;
             let fresh;
-            let rendered = match self.memo.get(self.offsets.as_slice()) {
+            let rendered = match self.memo.get(&offsets[..]) {
                 Some(r) => r,
                 None => {
-                    let r = e.render(ip, &self.offsets)?;
+                    let ip = ip::parse(text, e.pick).expect("an address that was located");
+                    let r = e.render(ip, offsets)?;
                     if e.cache == 0 {
                         fresh = r;
                         &fresh
@@ -185,7 +210,7 @@ impl Worker for EnrichWorker {
                         if self.memo.len() >= e.cache {
                             self.memo.clear();
                         }
-                        self.memo.entry(self.offsets.as_slice().into()).or_insert(r)
+                        self.memo.entry(offsets.as_slice().into()).or_insert(r)
                     }
                 }
             };

@@ -1,6 +1,7 @@
 //! geoip-enrich: add where each request came from (MaxMind GeoIP2/GeoLite2 databases) to
 //! NDJSON or TSV records, passing every record through in order.
 
+pub mod addresses;
 pub mod db;
 pub mod enrich;
 pub mod fields;
@@ -48,8 +49,8 @@ checked before any input is read: a missing, truncated or corrupt file is one er
 exit status 1. Replace a database by renaming a new file over it, never by rewriting it in place
 while a run uses it.
 
-Memory: O(threads x block size) for the records, plus the mapped databases, plus at most
---cache rendered results per thread.";
+Memory: O(threads x block size) for the records, plus the mapped databases, plus per thread at
+most --cache rendered results and where the last 16,384 address texts led (about 1 MiB).";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:
@@ -112,7 +113,7 @@ pub struct Args {
     #[arg(long)]
     pub reject_invalid: bool,
 
-    /// Rendered results kept per thread (0 disables the memo).
+    /// Rendered results kept per thread (0 turns off this memo and that of recent addresses).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub cache: usize,
 
