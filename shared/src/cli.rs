@@ -188,9 +188,62 @@ pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> Ex
 }
 
 /// Standard output, block-buffered; `flush_each` is true when it is a terminal, so a person
-/// watching sees output as it is produced.
+/// watching sees output as it is produced. A pipe is widened first ([`widen_pipe`]), as is a
+/// pipe on standard input when it is read.
 pub fn stdout() -> (io::BufWriter<io::Stdout>, bool) {
     let out = io::stdout();
     let tty = out.is_terminal();
+    #[cfg(target_os = "linux")]
+    widen_pipe(std::os::fd::AsRawFd::as_raw_fd(&out));
     (io::BufWriter::with_capacity(256 * 1024, out), tty)
+}
+
+/// The pipe buffer asked for when standard output is a pipe: 1 MiB, the most an unprivileged
+/// process may ask for by default (Linux's `fs.pipe-max-size`).
+pub const PIPE_SIZE: usize = 1 << 20;
+
+/// Asks for a [`PIPE_SIZE`] buffer on `fd` if it is a pipe; anything else, or a refusal (the
+/// user's pipe allowance spent), leaves it as it was. The tools write blocks of megabytes;
+/// through Linux's default 64 KiB pipe, writer and reader take turns every 64 KiB, and a
+/// pipeline of several tools on few cores left a core idle about a tenth of the time that way
+/// (the day job ran 5% faster through 1 MiB pipes).
+#[cfg(target_os = "linux")]
+pub fn widen_pipe(fd: std::os::fd::RawFd) {
+    // SAFETY: fcntl on a descriptor we were given; F_SETPIPE_SZ fails harmlessly (EBADF,
+    // EINVAL, EPERM) on what is not a pipe or past the limits, and the result is ignored.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_SIZE as libc::c_int);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipes_are_widened_and_other_descriptors_left_alone() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two descriptors into the array, which are closed below.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: F_GETPIPE_SZ reads the size of the pipe just made.
+        let size = |fd| unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) } as usize;
+        let before = size(fds[1]);
+        widen_pipe(fds[1]);
+        let max: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if max >= PIPE_SIZE {
+            assert_eq!(size(fds[1]), PIPE_SIZE, "was {before}");
+            assert_eq!(size(fds[0]), PIPE_SIZE, "both ends share the buffer");
+        }
+        // SAFETY: the pipe's own descriptors, closed once.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        let file = tempfile::tempfile().unwrap();
+        widen_pipe(std::os::fd::AsRawFd::as_raw_fd(&file)); // not a pipe: nothing happens
+        widen_pipe(-1);
+    }
 }

@@ -197,7 +197,12 @@ pub fn open(source: &Source) -> io::Result<Box<dyn Read + Send>> {
 /// Opens a source's bytes as stored (gzip still compressed).
 pub fn open_raw(source: &Source) -> io::Result<Box<dyn Read + Send>> {
     Ok(match source {
-        Source::Stdin => Box::new(io::stdin()),
+        Source::Stdin => {
+            // A pipe from a writer that is not ours (zcat, say) is widened from this end.
+            #[cfg(target_os = "linux")]
+            crate::cli::widen_pipe(0);
+            Box::new(io::stdin())
+        }
         Source::Path(path) => {
             let file = fs::File::open(path)?;
             if file.metadata()?.is_dir() {
