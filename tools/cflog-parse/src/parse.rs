@@ -299,7 +299,8 @@ impl LineParser {
                 return Outcome::Rejected("bad_timestamp");
             }
         }
-        let stem = fields.value(plan.stem).unwrap_or(b"");
+        let stem_value = fields.value(plan.stem);
+        let stem = stem_value.unwrap_or(b"");
         let path = if config.raw {
             stem
         } else {
@@ -319,7 +320,7 @@ impl LineParser {
             return Outcome::Dropped(drop);
         }
         // A path that is `-` is no subject for extracts, so it is not remembered.
-        let remembered = plan.path_rules && fields.value(plan.stem).is_some();
+        let remembered = plan.path_rules && stem_value.is_some();
         if remembered {
             answer_by_path(
                 config,
