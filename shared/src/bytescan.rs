@@ -52,7 +52,7 @@ impl Stops {
     /// Bit k set when `window[k]` is a stop.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn mask16(&self, window: &[u8; 16]) -> u32 {
+    pub fn mask16(&self, window: &[u8; 16]) -> u32 {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
             _mm_or_si128, _mm_set1_epi8,
@@ -82,7 +82,7 @@ impl Stops {
 
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
-    fn mask16(&self, window: &[u8; 16]) -> u32 {
+    pub fn mask16(&self, window: &[u8; 16]) -> u32 {
         let mut mask = 0;
         for (k, &c) in window.iter().enumerate() {
             mask |= u32::from(self.stops_at(c)) << k;
@@ -95,6 +95,21 @@ impl Stops {
 #[inline(always)]
 fn window(s: &[u8], at: usize) -> Option<&[u8; 16]> {
     s.get(at..at.checked_add(16)?)?.try_into().ok()
+}
+
+/// The 16 bytes of `s` from `at`, zero-padded past its end, and how many are from `s`
+/// (`at` must not be past the end).
+#[inline(always)]
+pub fn padded_window(s: &[u8], at: usize) -> ([u8; 16], usize) {
+    match window(s, at) {
+        Some(w) => (*w, 16),
+        None => {
+            let mut padded = [0u8; 16];
+            let n = s.len() - at;
+            padded[..n].copy_from_slice(&s[at..]);
+            (padded, n)
+        }
+    }
 }
 
 /// The first position at or after `from` whose byte is in `stops`, or `s.len()`.

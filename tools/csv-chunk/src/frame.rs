@@ -6,7 +6,8 @@
 //!
 //! * `H` u32:len bytes — the CSV header row for the columns (sent before rows; the first wins)
 //! * `R` u32:family_len family u32:rows rows x u32:row_len u64:bytes_len bytes — rows of one
-//!   family, in input order
+//!   family, in input order (a worker writes a block's rows end to end, then gathers each
+//!   family's into its frame)
 //!
 //! Integers are little-endian. The format never leaves the process.
 
@@ -27,17 +28,39 @@ pub fn put_header(row: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(row);
 }
 
-pub fn put_rows(family: &str, lens: &[u32], bytes: &[u8], out: &mut Vec<u8>) {
-    out.reserve(bytes.len() + 4 * lens.len() + family.len() + 21);
+/// Appends the rows frame of family `which` named `family`: of the rows laid end to end in
+/// `bytes`, each described in `rows` by (family, length), those of that family, in order.
+pub fn put_family_rows(
+    family: &str,
+    which: u32,
+    rows: &[(u32, u32)],
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) {
     out.push(b'R');
     out.extend_from_slice(&(family.len() as u32).to_le_bytes());
     out.extend_from_slice(family.as_bytes());
-    out.extend_from_slice(&(lens.len() as u32).to_le_bytes());
-    for len in lens {
-        out.extend_from_slice(&len.to_le_bytes());
+    let count_at = out.len();
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let (mut count, mut total) = (0u32, 0u64);
+    for &(f, len) in rows {
+        if f == which {
+            out.extend_from_slice(&len.to_le_bytes());
+            count += 1;
+            total += u64::from(len);
+        }
     }
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    out.extend_from_slice(bytes);
+    out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&total.to_le_bytes());
+    out.reserve(total as usize);
+    let mut at = 0;
+    for &(f, len) in rows {
+        let end = at + len as usize;
+        if f == which {
+            out.extend_from_slice(&bytes[at..end]);
+        }
+        at = end;
+    }
 }
 
 /// Decodes the frame at the start of `buf`: `Ok(Some((frame, used)))`, `Ok(None)` when the
@@ -111,7 +134,8 @@ mod tests {
     fn round_trip_and_partial_frames() {
         let mut buf = Vec::new();
         put_header(b"a,b\n", &mut buf);
-        put_rows("views", &[4, 6], b"1,2\n\"x\ny\"\n", &mut buf);
+        let rows = [(0, 4), (1, 3), (0, 6)];
+        put_family_rows("views", 0, &rows, b"1,2\nzz\n\"x\ny\"\n", &mut buf);
         let (f, used) = next(&buf).unwrap().unwrap();
         assert_eq!(f, Frame::Header(b"a,b\n"));
         let rest = &buf[used..];

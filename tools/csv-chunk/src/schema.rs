@@ -87,6 +87,29 @@ impl Schema {
         }
     }
 
+    /// The column count.
+    pub fn width(&self) -> usize {
+        match self {
+            Schema::Fixed(r) => r.names().len(),
+            Schema::Named(n) => n.names.len(),
+        }
+    }
+
+    /// Whether TSV lines under `header` hold exactly the columns, in order, so a line's
+    /// cells are its row's values as they stand.
+    pub fn tsv_in_order(&mut self, header: &Header) -> bool {
+        match self {
+            Schema::Fixed(_) => false,
+            Schema::Named(n) => {
+                if n.tsv_header != header.text {
+                    n.index_tsv_header(&header.text);
+                }
+                n.tsv_slots.len() == n.names.len()
+                    && n.tsv_slots.iter().enumerate().all(|(i, s)| *s == Some(i))
+            }
+        }
+    }
+
     /// Fills `values` with the record's cells; `Err(reason)` rejects the record.
     pub fn read<'a>(
         &mut self,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hashbrown::HashMap;
 use onebox::par::{BlockRef, Out, Worker};
-use onebox::record::{self, FieldReader, Format, Value};
+use onebox::record::{self, FieldReader, Format, Layout, Value};
 
 use crate::csvrow::CsvStyle;
 use crate::frame;
@@ -29,20 +29,18 @@ enum By {
     Reader(Box<FieldReader>),
 }
 
-/// Rows of one family within the block being processed.
-struct FamilyRows {
-    name: String,
-    rows: Vec<u8>,
-    lens: Vec<u32>,
-}
-
 pub struct ChunkWorker {
     spec: Arc<WorkerSpec>,
     /// Built on the first record when the columns come from the block header.
     schema: Option<(Schema, By, Vec<u8>)>,
-    families: Vec<FamilyRows>,
+    /// The names of the block's families, in the order they first appear.
+    families: Vec<String>,
     /// Family value -> index in `families`, for this block.
-    index: HashMap<Vec<u8>, usize>,
+    index: HashMap<Vec<u8>, u32>,
+    /// The block's CSV rows, end to end, and each one's (family, length): families are
+    /// gathered into frames at the end of the block (kept between blocks for their capacity).
+    rows: Vec<u8>,
+    row_families: Vec<(u32, u32)>,
     scratch: Vec<u8>,
     by_value: Vec<u8>,
 }
@@ -63,6 +61,8 @@ impl ChunkWorker {
             schema,
             families: Vec::new(),
             index: HashMap::new(),
+            rows: Vec::new(),
+            row_families: Vec::new(),
             scratch: Vec::new(),
             by_value: Vec::new(),
         })
@@ -82,6 +82,26 @@ fn prepare(schema: Schema, spec: &WorkerSpec) -> anyhow::Result<(Schema, By, Vec
     };
     let header = spec.style.header(&schema.names());
     Ok((schema, by, header))
+}
+
+/// The block's number for the family `value` (a new one if it is the first such row).
+fn family_slot(
+    families: &mut Vec<String>,
+    index: &mut HashMap<Vec<u8>, u32>,
+    value: &[u8],
+    named: bool,
+) -> u32 {
+    if let Some(&i) = index.get(value) {
+        return i;
+    }
+    families.push(if named {
+        sanitize_family(value)
+    } else {
+        String::new()
+    });
+    let i = (families.len() - 1) as u32;
+    index.insert(value.to_vec(), i);
+    i
 }
 
 impl Worker for ChunkWorker {
@@ -107,60 +127,71 @@ impl Worker for ChunkWorker {
         let mut values: Vec<Value<'_>> = Vec::new();
         let mut by_values: Vec<Value<'_>> = Vec::new();
         let (mut kept, mut repaired) = (0u64, 0u64);
+        // TSV whose columns are ours in order: rows are converted whole (CsvStyle::tsv_row).
+        let whole_rows = match block.header.map(|h| record::layout(spec.forced, h)) {
+            Some(Layout::Tsv(h)) if spec.style.converts_tsv_rows() && schema.tsv_in_order(h) => {
+                match by {
+                    By::None => Some(usize::MAX),
+                    By::Column(i) => Some(*i),
+                    By::Reader(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let (rows, row_families) = (&mut self.rows, &mut self.row_families);
+        rows.clear();
+        row_families.clear();
         let result = record::records(block, spec.forced, out, |rec, out| {
-            if let Err(reason) = schema.read(&rec, &mut values) {
-                return out.reject(block, rec.line_no, reason, rec.text);
-            }
-            let family_value = match by {
-                By::None => None,
-                By::Column(i) => Some(values[*i]),
-                By::Reader(reader) => {
-                    if let Err(reason) = reader.read(&rec, &mut by_values) {
-                        return out.reject(block, rec.line_no, reason, rec.text);
+            let start = rows.len();
+            let family = if let Some(pick) = whole_rows {
+                let got = spec.style.tsv_row(rec.text, pick, scratch, rows);
+                if got.cells != schema.width() {
+                    rows.truncate(start);
+                    return out.reject(block, rec.line_no, "field_count", rec.text);
+                }
+                repaired += got.repaired;
+                by_value.clear();
+                if pick != usize::MAX {
+                    Value::Tsv(&rec.text[got.picked]).write_text(by_value);
+                }
+                family_slot(families, index, by_value, spec.by.is_some())
+            } else {
+                if let Err(reason) = schema.read(&rec, &mut values) {
+                    return out.reject(block, rec.line_no, reason, rec.text);
+                }
+                let family_value = match by {
+                    By::None => None,
+                    By::Column(i) => Some(values[*i]),
+                    By::Reader(reader) => {
+                        if let Err(reason) = reader.read(&rec, &mut by_values) {
+                            return out.reject(block, rec.line_no, reason, rec.text);
+                        }
+                        Some(by_values[0])
                     }
-                    Some(by_values[0])
+                };
+                by_value.clear();
+                if let Some(v) = family_value {
+                    v.write_text(by_value);
                 }
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        rows.push(spec.style.delimiter);
+                    }
+                    if !spec.style.value(v, scratch, rows) {
+                        repaired += 1;
+                    }
+                }
+                family_slot(families, index, by_value, spec.by.is_some())
             };
-            by_value.clear();
-            if let Some(v) = family_value {
-                v.write_text(by_value);
-            }
-            let slot = match index.get(by_value.as_slice()) {
-                Some(&i) => i,
-                None => {
-                    let name = if spec.by.is_some() {
-                        sanitize_family(by_value)
-                    } else {
-                        String::new()
-                    };
-                    families.push(FamilyRows {
-                        name,
-                        rows: Vec::new(),
-                        lens: Vec::new(),
-                    });
-                    index.insert(by_value.clone(), families.len() - 1);
-                    families.len() - 1
-                }
-            };
-            let fam = &mut families[slot];
-            let start = fam.rows.len();
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    fam.rows.push(spec.style.delimiter);
-                }
-                if !spec.style.value(v, scratch, &mut fam.rows) {
-                    repaired += 1;
-                }
-            }
-            fam.rows.push(b'\n');
-            fam.lens.push((fam.rows.len() - start) as u32);
+            rows.push(b'\n');
+            row_families.push((family, (rows.len() - start) as u32));
             kept += 1;
             Ok(())
         });
         if kept > 0 {
             frame::put_header(header, &mut out.data);
-            for fam in families.iter() {
-                frame::put_rows(&fam.name, &fam.lens, &fam.rows, &mut out.data);
+            for (i, name) in families.iter().enumerate() {
+                frame::put_family_rows(name, i as u32, row_families, rows, &mut out.data);
             }
         }
         out.tally("records_out", kept);
