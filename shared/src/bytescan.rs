@@ -162,6 +162,35 @@ pub fn copy_until(s: &[u8], from: usize, stops: &Stops, out: &mut Vec<u8>) -> us
     end
 }
 
+/// Whether `a` and `b` hold the same bytes. For the short keys of the tools' memos (paths,
+/// addresses): words compared inline, the last one overlapping, where a call to `memcmp`
+/// costs more than the compare.
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=64 => {
+            let mut at = 0;
+            while at + 8 < n {
+                if word(a, at) != word(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            word(a, n - 8) == word(b, n - 8)
+        }
+        _ => a == b,
+    }
+}
+
 /// Appends `s[start..end]`. A span of up to `N` bytes, with `N` bytes of `s` from `start`,
 /// goes as one copy of a fixed `N` bytes cut back to size: inlined moves instead of a call
 /// to `memcpy`, which costs more than the copy for the short values records are made of.
@@ -180,6 +209,21 @@ pub fn append_span<const N: usize>(out: &mut Vec<u8>, s: &[u8], start: usize, en
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..80u8).map(|i| i.wrapping_mul(37)).collect();
+        for n in 0..80 {
+            let a = &base[..n];
+            assert!(same_bytes(a, a));
+            assert!(!same_bytes(a, &base[..n + 1]));
+            for k in 0..n {
+                let mut b = a.to_vec();
+                b[k] ^= 0x20;
+                assert!(!same_bytes(a, &b), "length {n}, byte {k}");
+            }
+        }
+    }
 
     fn naive(s: &[u8], from: usize, stops: &Stops) -> usize {
         (from..s.len())

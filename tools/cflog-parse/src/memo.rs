@@ -7,6 +7,7 @@
 use std::hash::BuildHasher;
 
 use hashbrown::DefaultHashBuilder;
+use onebox::bytescan::same_bytes;
 
 /// Paths remembered per thread (a power of two).
 pub const SLOTS: usize = 4096;
@@ -65,7 +66,7 @@ impl PathMemo {
     #[inline]
     pub fn recall(&self, path: &[u8]) -> Option<&Answer> {
         let slot = &self.slots[self.slot_of(path)?];
-        (slot.filled && slot.path == path).then_some(&slot.answer)
+        (slot.filled && same_bytes(&slot.path, path)).then_some(&slot.answer)
     }
 
     /// Remembers `answer` for `path` (in place of whatever shared its slot).

@@ -6,6 +6,7 @@
 use std::hash::BuildHasher;
 
 use hashbrown::DefaultHashBuilder;
+use onebox::bytescan::same_bytes;
 
 /// Slots per worker: about 1 MiB with two databases. More slots would catch more of a long
 /// tail of clients, but a table past the L2 cache makes every miss slower (measured: 65,536
@@ -59,7 +60,9 @@ impl AddressMemo {
             return false;
         };
         let at = slot * MAX_TEXT;
-        if usize::from(self.lens[slot]) != text.len() || &self.texts[at..at + text.len()] != text {
+        if usize::from(self.lens[slot]) != text.len()
+            || !same_bytes(&self.texts[at..at + text.len()], text)
+        {
             return false;
         }
         offsets.clear();
