@@ -214,14 +214,26 @@ impl Extractor {
         paths: &Paths,
         out: &mut [T],
     ) -> Result<(), JsonError> {
-        let pos = self.object_start(line)?;
-        let end = self.value(line, pos, &paths.root, out)?;
-        only_whitespace_after(line, end)
+        let walked = (|| {
+            let pos = self.object_start(line)?;
+            let end = self.value(line, pos, &paths.root, out)?;
+            only_whitespace_after(line, end)
+        })();
+        walked.map_err(|e| utf8_first(line, e))
     }
 
     /// Validates `line` as one JSON object and calls `member(key, value)` for each top-level
     /// member, in order, with the key decoded (for tools whose columns are a record's fields).
     pub fn for_each_member<'a>(
+        &mut self,
+        line: &'a [u8],
+        member: impl FnMut(&[u8], JsonValue<'a>),
+    ) -> Result<(), JsonError> {
+        self.walk_members(line, member)
+            .map_err(|e| utf8_first(line, e))
+    }
+
+    fn walk_members<'a>(
         &mut self,
         line: &'a [u8],
         mut member: impl FnMut(&[u8], JsonValue<'a>),
@@ -259,14 +271,8 @@ impl Extractor {
         }
     }
 
-    /// Checks that `line` is UTF-8 and starts (after whitespace) an object; returns where.
+    /// Checks that `line` starts (after whitespace) an object; returns where.
     fn object_start(&mut self, line: &[u8]) -> Result<usize, JsonError> {
-        if let Err(e) = simdutf8::compat::from_utf8(line) {
-            return Err(JsonError {
-                reason: "invalid_utf8",
-                at: e.valid_up_to(),
-            });
-        }
         let pos = skip_ws(line, 0);
         if line.get(pos) == Some(&b'{') {
             return Ok(pos);
@@ -288,19 +294,16 @@ impl Extractor {
 
     /// Checks that `line` is one valid JSON value.
     pub fn validate(&mut self, line: &[u8]) -> Result<(), JsonError> {
-        if let Err(e) = simdutf8::compat::from_utf8(line) {
-            return Err(JsonError {
-                reason: "invalid_utf8",
-                at: e.valid_up_to(),
-            });
-        }
         let start = skip_ws(line, 0);
-        let end = skip_ws(line, self.skip_value(line, start)?);
-        if end == line.len() {
-            Ok(())
-        } else {
-            Err(bad(end))
-        }
+        let walked = self.skip_value(line, start).and_then(|end| {
+            let end = skip_ws(line, end);
+            if end == line.len() {
+                Ok(())
+            } else {
+                Err(bad(end))
+            }
+        });
+        walked.map_err(|e| utf8_first(line, e))
     }
 
     /// Reads the value at `pos` for `node`: descends where the node has children, records it
@@ -504,12 +507,47 @@ fn key_colon(b: &[u8], pos: usize) -> Result<usize, JsonError> {
     Ok(skip_ws(b, pos + 1))
 }
 
-/// The first position at or after `i` holding a quote, a backslash or a control byte (or
-/// `b.len()`).
+/// What a walk that failed reports: the line's first byte that is not UTF-8, if it has one,
+/// else the walk's own error. The walk checks UTF-8 only inside strings, as it meets them
+/// (most lines are ASCII: no separate pass); a non-ASCII byte anywhere else is a syntax
+/// error, and this makes it the same error a check of the whole line first would give.
+#[cold]
+fn utf8_first(line: &[u8], walked: JsonError) -> JsonError {
+    if walked.reason == "invalid_utf8" {
+        return walked; // found inside a string, after only valid bytes
+    }
+    match simdutf8::compat::from_utf8(line) {
+        Ok(_) => walked,
+        Err(e) => JsonError {
+            reason: "invalid_utf8",
+            at: e.valid_up_to(),
+        },
+    }
+}
+
+/// The first position at or after `i` holding a quote, a backslash, a control byte or a
+/// non-ASCII byte (or `b.len()`).
 #[inline]
 fn find_string_stop(b: &[u8], i: usize) -> usize {
-    const STRING_STOPS: Stops = Stops::new(b"\"\\").control();
+    const STRING_STOPS: Stops = Stops::new(b"\"\\").control().non_ascii();
     find_stop(b, i, &STRING_STOPS)
+}
+
+/// Checks the run of non-ASCII bytes at `i` inside a string and returns where it ends. UTF-8
+/// sequences hold no ASCII byte, so each such run is valid on its own.
+#[inline(never)]
+fn skip_non_ascii(b: &[u8], i: usize) -> Result<usize, JsonError> {
+    let end = b[i..]
+        .iter()
+        .position(u8::is_ascii)
+        .map_or(b.len(), |k| i + k);
+    match simdutf8::compat::from_utf8(&b[i..end]) {
+        Ok(_) => Ok(end),
+        Err(e) => Err(JsonError {
+            reason: "invalid_utf8",
+            at: i + e.valid_up_to(),
+        }),
+    }
 }
 
 /// Skips a string starting at its opening quote; returns the position after the closing quote
@@ -523,6 +561,10 @@ fn skip_string(b: &[u8], pos: usize) -> Result<(usize, bool), JsonError> {
         match b.get(i) {
             Some(b'"') => return Ok((i + 1, escaped)),
             Some(b'\\') => {}
+            Some(c) if !c.is_ascii() => {
+                i = skip_non_ascii(b, i)?;
+                continue;
+            }
             Some(_) => return Err(bad(i)), // a raw control byte
             None => return Err(bad(b.len())),
         }
@@ -837,6 +879,30 @@ mod tests {
                 );
             }
         }
+        // The checks inside strings as they are met, and the one after a syntax error, give
+        // what a check of the whole line first gives: in a value, in a key, outside any
+        // string, and after an earlier syntax error; through every entry point.
+        let paths = Paths::new(&["a"]).unwrap();
+        for line in [
+            &b"{\"a\":\"ok \xc3\xa9 then \xc3\"}"[..],
+            b"{\"k\xff\":1,\"a\":2}",
+            b"{\"a\":1\xe9}",
+            b"{\"a\":\"\xe9\xe9\xe9\"}",
+            b"{\"a\" 1,\"b\":\"\xff\"}",
+            b"{\"a\":[1,\"\xc3\xa9\",\"\xed\xa0\x80\"]}",
+            b"\xff{}",
+        ] {
+            let want = std::str::from_utf8(line).unwrap_err().valid_up_to();
+            let mut ex = Extractor::default();
+            let mut slot: [Option<JsonValue>; 1] = [None];
+            for err in [
+                ex.validate(line).unwrap_err(),
+                ex.extract(line, &paths, &mut slot).unwrap_err(),
+                ex.for_each_member(line, |_, _| {}).unwrap_err(),
+            ] {
+                assert_eq!((err.reason, err.at), ("invalid_utf8", want), "{line:?}");
+            }
+        }
     }
 
     #[test]
@@ -898,11 +964,14 @@ mod tests {
         for len in 0..40 {
             for stop in [b'"', b'\\', b'\n', 0u8, 0x1f] {
                 let mut text = vec![b'a'; len];
-                text.extend_from_slice("é\u{7f} ~".as_bytes());
+                text.extend_from_slice("\u{7f} ~".as_bytes());
                 let at = text.len();
                 text.push(stop);
                 text.extend_from_slice(b"\"zzzzzzzzzz");
                 assert_eq!(find_string_stop(&text, 0), at, "len {len} stop {stop}");
+                // Non-ASCII bytes stop the scan too (their UTF-8 is checked there).
+                text[len] = 0xc3;
+                assert_eq!(find_string_stop(&text, 0), len, "len {len}");
             }
             assert_eq!(find_string_stop(&vec![b'x'; len], 0), len);
         }
