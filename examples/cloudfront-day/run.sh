@@ -8,8 +8,9 @@
 #
 # Environment (required): OWNERS (TSV: model_id, owner_id), CITY_DB and ASN_DB (MaxMind .mmdb).
 # Optional: THREADS (each tool's -j, default: all cores), ROWS (rows per CSV file, default 50000),
-# LEVEL (gzip level of the CSV files, 1 fastest to 9 smallest, default 6: csv-chunk, mostly its
-# gzip, takes about 40% of the job's CPU; level 1 halves that, for files about 60% larger),
+# LEVEL (gzip level of the CSV files, 1 fastest to 9 smallest, default 1: the files are staging
+# for a bulk load, and level 6, gzip's usual, costs the job about 30% more CPU for files about
+# 35% smaller),
 # URL_PREFIX (manifest URL base, e.g. s3://bucket/load/2017-01-15/; default: OUTDIR/).
 #
 # OUTDIR appears complete or not at all: everything is written to a temporary directory beside it
@@ -23,7 +24,7 @@ shift
 : "${OWNERS:?set OWNERS to the owners table}" "${CITY_DB:?set CITY_DB}" "${ASN_DB:?set ASN_DB}"
 threads=${THREADS:-$(nproc)}
 rows=${ROWS:-50000}
-level=${LEVEL:-6}
+level=${LEVEL:-1}
 out=${out%/}
 if [ -e "$out" ] && [ ! -f "$out/manifest.json" ]; then
   echo "run.sh: $out exists and is not an output of this job; not replacing it" >&2
