@@ -127,9 +127,13 @@ if [ ! -s "$table" ]; then
 fi
 echo "kv-join table: $rows rows"
 run kv-join-j1 1 "$bin/kv-join" -j1 --table "$table" --key model_id --add creator_id,tier "$input"
+read -r _ join_user join_sys _ < "$work/time"
 run kv-join-j2 2 "$bin/kv-join" -j2 --table "$table" --key model_id --add creator_id,tier "$input"
 cmp -s "$work/kv-join-j1.out" "$work/kv-join-j2.out" \
   && echo "-j1 and -j2 outputs are byte-identical" || { echo "MISMATCH -j1 vs -j2"; exit 1; }
-/usr/bin/time -f '%e %M' -o "$work/time" "$bin/kv-join" --table "$table" --key model_id < /dev/null > /dev/null
-read -r wall rss < "$work/time"
+/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$bin/kv-join" --table "$table" --key model_id < /dev/null > /dev/null
+read -r wall user sys rss < "$work/time"
 echo "kv-join table load alone: ${wall}s, rss $((rss / 1024)) MiB"
+# The join's own rate at -j1: the run's CPU less the load's (a one-off cost per run).
+awk -v ju="$join_user" -v js="$join_sys" -v lu="$user" -v ls="$sys" -v recs="$records" \
+  'BEGIN {printf "kv-join -j1 joining alone: cpu %.2fs (load %.2fs)  %.2f M rec/s/core\n", ju+js-lu-ls, lu+ls, recs/(ju+js-lu-ls)/1e6}'

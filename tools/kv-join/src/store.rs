@@ -14,6 +14,7 @@ use std::hash::BuildHasher;
 use std::mem::take;
 
 use hashbrown::DefaultHashBuilder;
+use onebox::bytescan::same_bytes;
 
 /// Row header: key length, NDJSON suffix length, TSV suffix length (u32 each), line (u64).
 const HEADER: usize = 20;
@@ -198,7 +199,7 @@ impl RowStore {
     /// The slot holding `key` (Ok), or the empty slot where it would go (Err).
     #[inline]
     fn find_slot(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
-        self.probe(hash, |word| self.row_key(word) == key)
+        self.probe(hash, |word| same_bytes(self.row_key(word), key))
     }
 
     /// The first occupied word of `hash`'s probe sequence whose tag matches, for prefetching.
