@@ -28,38 +28,43 @@ pub fn put_header(row: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(row);
 }
 
-/// Appends the rows frame of family `which` named `family`: of the rows laid end to end in
-/// `bytes`, each described in `rows` by (family, length), those of that family, in order.
-pub fn put_family_rows(
-    family: &str,
-    which: u32,
-    rows: &[(u32, u32)],
-    bytes: &[u8],
-    out: &mut Vec<u8>,
-) {
-    out.push(b'R');
-    out.extend_from_slice(&(family.len() as u32).to_le_bytes());
-    out.extend_from_slice(family.as_bytes());
-    let count_at = out.len();
-    out.extend_from_slice(&0u32.to_le_bytes());
-    let (mut count, mut total) = (0u32, 0u64);
-    for &(f, len) in rows {
-        if f == which {
-            out.extend_from_slice(&len.to_le_bytes());
-            count += 1;
-            total += u64::from(len);
-        }
+/// Appends one rows frame per family: `names[f]` is family f's name; the rows are laid end
+/// to end in `bytes`, each described in `rows` by (family, length). Each frame holds its
+/// family's rows in order. A counting sort groups them, so the cost stays linear however
+/// many families a block has.
+pub fn put_rows_by_family(names: &[String], rows: &[(u32, u32)], bytes: &[u8], out: &mut Vec<u8>) {
+    // first[f]..first[f + 1]: where family f's rows are in `order`.
+    let mut first = vec![0usize; names.len() + 1];
+    for &(f, _) in rows {
+        first[f as usize + 1] += 1;
     }
-    out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&total.to_le_bytes());
-    out.reserve(total as usize);
+    for f in 0..names.len() {
+        first[f + 1] += first[f];
+    }
+    let mut next = first.clone();
+    let mut order = vec![(0usize, 0u32); rows.len()];
     let mut at = 0;
     for &(f, len) in rows {
-        let end = at + len as usize;
-        if f == which {
-            out.extend_from_slice(&bytes[at..end]);
+        order[next[f as usize]] = (at, len);
+        next[f as usize] += 1;
+        at += len as usize;
+    }
+    out.reserve(bytes.len() + 4 * rows.len());
+    for (f, name) in names.iter().enumerate() {
+        let family = &order[first[f]..first[f + 1]];
+        out.push(b'R');
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&(family.len() as u32).to_le_bytes());
+        let mut total = 0u64;
+        for &(_, len) in family {
+            out.extend_from_slice(&len.to_le_bytes());
+            total += u64::from(len);
         }
-        at = end;
+        out.extend_from_slice(&total.to_le_bytes());
+        for &(start, len) in family {
+            out.extend_from_slice(&bytes[start..start + len as usize]);
+        }
     }
 }
 
@@ -135,7 +140,17 @@ mod tests {
         let mut buf = Vec::new();
         put_header(b"a,b\n", &mut buf);
         let rows = [(0, 4), (1, 3), (0, 6)];
-        put_family_rows("views", 0, &rows, b"1,2\nzz\n\"x\ny\"\n", &mut buf);
+        let names = ["views".to_string(), "other".to_string()];
+        put_rows_by_family(&names, &rows, b"1,2\nzz\n\"x\ny\"\n", &mut buf);
+        let other = buf.split_off(buf.len() - 29);
+        assert_eq!(
+            next(&other).unwrap().unwrap().0,
+            Frame::Rows {
+                family: "other",
+                lens: vec![3],
+                bytes: b"zz\n"
+            }
+        );
         let (f, used) = next(&buf).unwrap().unwrap();
         assert_eq!(f, Frame::Header(b"a,b\n"));
         let rest = &buf[used..];

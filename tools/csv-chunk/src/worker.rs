@@ -190,9 +190,7 @@ impl Worker for ChunkWorker {
         });
         if kept > 0 {
             frame::put_header(header, &mut out.data);
-            for (i, name) in families.iter().enumerate() {
-                frame::put_family_rows(name, i as u32, row_families, rows, &mut out.data);
-            }
+            frame::put_rows_by_family(families, row_families, rows, &mut out.data);
         }
         out.tally("records_out", kept);
         out.tally("utf8_repaired", repaired);
