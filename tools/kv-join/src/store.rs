@@ -6,9 +6,9 @@
 //! twice (the index word, then the row), so [`RowStore::get_batch`] looks up a block's keys
 //! together: it hashes them all and prefetches their index words, then reads the words and
 //! prefetches the rows, and only then compares keys. The misses of a batch overlap instead
-//! of being waited for one after another. Loading works the same way: rows wait in a small
-//! staging buffer until a batch is full; then the batch's index words are prefetched together,
-//! and each row is checked for its key and copied into the arena.
+//! of being waited for one after another. Loading works the same way: rows are written to the
+//! arena as they come, and wait for the index until a batch is full; then the batch's index
+//! words are prefetched together, and each row is checked for its key and indexed.
 
 use std::hash::BuildHasher;
 use std::mem::take;
@@ -51,9 +51,8 @@ pub struct RowStore {
     hasher: DefaultHashBuilder,
     /// Of two rows with one key, the later one is kept (else the first).
     replace: bool,
-    /// Rows waiting for their batch, laid out as in the arena.
-    staged: Vec<u8>,
-    /// Each waiting row's hash and offset in `staged`.
+    /// Rows waiting for their batch (already at the arena's end, not yet in the index): each
+    /// one's hash and offset.
     pending: Vec<(u64, usize)>,
 }
 
@@ -67,7 +66,6 @@ impl RowStore {
             len: 0,
             hasher: DefaultHashBuilder::default(),
             replace,
-            staged: Vec::new(),
             pending: Vec::with_capacity(BATCH),
         }
     }
@@ -85,8 +83,8 @@ impl RowStore {
     /// the earliest pair in the batch.
     pub fn insert(&mut self, key: &[u8], json: &[u8], tsv: &[u8], line: u64) -> Option<Duplicate> {
         let hash = self.hasher.hash_one(key);
-        self.pending.push((hash, self.staged.len()));
-        write_row(&mut self.staged, key, json, tsv, line);
+        self.pending.push((hash, self.arena.len()));
+        write_row(&mut self.arena, key, json, tsv, line);
         if self.pending.len() < BATCH {
             return None;
         }
@@ -103,7 +101,8 @@ impl RowStore {
 
     /// Places the pending rows, their index slots prefetched together first. A row whose key
     /// is already there takes its place (`replace`; the old row's bytes stay in the arena,
-    /// unused) or is left out.
+    /// unused) or is left out: the kept rows of the batch move down over it, so rows left out
+    /// take no room.
     fn place_pending(&mut self) -> Option<Duplicate> {
         if (self.len + self.pending.len()) * 2 > self.index.len() {
             self.grow();
@@ -112,33 +111,42 @@ impl RowStore {
             prefetch(&self.index[self.home(hash)]);
         }
         let mut first = None;
-        let (pending, staged) = (take(&mut self.pending), take(&mut self.staged));
-        for (i, &(hash, at)) in pending.iter().enumerate() {
-            let end = pending.get(i + 1).map_or(staged.len(), |next| next.1);
-            let row = &staged[at..end];
-            let key = key_at(row, 0);
-            match self.find_slot(key, hash) {
+        let pending = take(&mut self.pending);
+        // Where the next kept row goes.
+        let mut kept_end = pending.first().map_or(self.arena.len(), |&(_, at)| at);
+        for &(hash, offset) in &pending {
+            let key = key_at(&self.arena, offset);
+            let slot = match self.find_slot(key, hash) {
                 Err(empty) => {
-                    self.index[empty] = self.append(hash, row);
                     self.len += 1;
+                    empty
                 }
                 Ok(slot) => {
-                    let old = self.index[slot];
                     if first.is_none() {
                         first = Some(Duplicate {
                             key: key.to_vec(),
-                            lines: (self.row_line(old), line_at(row, 0)),
+                            lines: (
+                                self.row_line(self.index[slot]),
+                                line_at(&self.arena, offset),
+                            ),
                         });
                     }
-                    if self.replace {
-                        self.index[slot] = self.append(hash, row);
+                    if !self.replace {
+                        continue;
                     }
+                    slot
                 }
+            };
+            let len = row_len(&self.arena, offset);
+            if offset != kept_end {
+                self.arena.copy_within(offset..offset + len, kept_end);
             }
+            self.index[slot] = index_word(hash, kept_end);
+            kept_end += len;
         }
-        (self.pending, self.staged) = (pending, staged);
+        self.arena.truncate(kept_end);
+        self.pending = pending;
         self.pending.clear();
-        self.staged.clear();
         first
     }
 
@@ -248,14 +256,6 @@ impl RowStore {
         line_at(&self.arena, self.row_of(word).offset)
     }
 
-    /// Appends a row (laid out by [`write_row`]) to the arena; returns its index word.
-    fn append(&mut self, hash: u64, row: &[u8]) -> u64 {
-        let offset = self.arena.len() as u64;
-        assert!(offset < OFFSET_MASK, "a table arena under 256 TiB");
-        self.arena.extend_from_slice(row);
-        (hash >> TAG_SHIFT) << TAG_SHIFT | (offset + 1)
-    }
-
     /// Doubles the index (more if a batch needs it) and re-places every word; the rows of a
     /// batch of words are prefetched before their keys are hashed.
     fn grow(&mut self) {
@@ -279,6 +279,13 @@ impl RowStore {
     }
 }
 
+/// The index word of the row at arena `offset` with `hash`.
+fn index_word(hash: u64, offset: usize) -> u64 {
+    let offset = offset as u64;
+    assert!(offset < OFFSET_MASK, "a table arena under 256 TiB");
+    (hash >> TAG_SHIFT) << TAG_SHIFT | (offset + 1)
+}
+
 /// Lays out a row as the arena holds it: the header, then the key and the two suffixes.
 fn write_row(out: &mut Vec<u8>, key: &[u8], json: &[u8], tsv: &[u8], line: u64) {
     for part in [key, json, tsv] {
@@ -288,6 +295,12 @@ fn write_row(out: &mut Vec<u8>, key: &[u8], json: &[u8], tsv: &[u8], line: u64) 
     for part in [key, json, tsv] {
         out.extend_from_slice(part);
     }
+}
+
+/// The length of the row at `offset` in `bytes`, header included.
+fn row_len(bytes: &[u8], offset: usize) -> usize {
+    let h = &bytes[offset..];
+    HEADER + u32_at(h, 0) + u32_at(h, 4) + u32_at(h, 8)
 }
 
 /// The key of the row at `offset` in `bytes`.
