@@ -142,7 +142,7 @@ impl CsvStyle {
         let note_tab = |row: &mut TsvRow, at: usize| {
             if row.cells == pick {
                 row.picked = at + 1..line.len();
-            } else if row.cells == pick + 1 {
+            } else if row.cells - 1 == pick {
                 row.picked.end = at;
             }
             row.cells += 1;
@@ -321,7 +321,12 @@ mod tests {
                 let k = (seed >> (3 * c + 5)) as usize % pieces.len();
                 line.extend_from_slice(pieces[(k + round) % pieces.len()]);
             }
-            let pick = round % 11;
+            // usize::MAX: no cell is picked (no --by).
+            let pick = if round % 13 == 0 {
+                usize::MAX
+            } else {
+                round % 11
+            };
             out.clear();
             out.extend_from_slice(b"kept");
             let got = style.tsv_row(&line, pick, &mut scratch, &mut out);
