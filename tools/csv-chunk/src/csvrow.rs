@@ -15,7 +15,8 @@ use onebox::record::Value;
 pub struct TsvRow {
     /// The line's cell count.
     pub cells: usize,
-    /// Where the cell asked for lies in the line (empty if the line has fewer cells).
+    /// Where the cell asked for lies in the line (empty if none was asked for, or the line
+    /// has fewer cells).
     pub picked: Range<usize>,
     /// How many cells had bytes that are not UTF-8 (written as U+FFFD).
     pub repaired: u64,
@@ -116,7 +117,7 @@ impl CsvStyle {
     }
 
     /// Appends the CSV row (without its `\n`) for a TSV line whose cells are the columns in
-    /// order, and finds cell `pick` (for `--by`). What [`CsvStyle::value`] would write cell by
+    /// order, and finds cell `pick` if asked (for `--by`). What [`CsvStyle::value`] would write cell by
     /// cell, in one pass: runs of plain bytes are copied 16 at a time with their TABs turned
     /// into the delimiter, and only a cell holding something else (an escape, a quote, the
     /// delimiter, a control or non-ASCII byte) goes through [`CsvStyle::value`]. Needs
@@ -124,7 +125,7 @@ impl CsvStyle {
     pub fn tsv_row(
         &self,
         line: &[u8],
-        pick: usize,
+        pick: Option<usize>,
         scratch: &mut Vec<u8>,
         out: &mut Vec<u8>,
     ) -> TsvRow {
@@ -135,14 +136,14 @@ impl CsvStyle {
             .non_ascii();
         let mut row = TsvRow {
             cells: 1,
-            picked: if pick == 0 { 0..line.len() } else { 0..0 },
+            picked: if pick == Some(0) { 0..line.len() } else { 0..0 },
             repaired: 0,
         };
         // A TAB at line position `at` ends cell `row.cells - 1`.
         let note_tab = |row: &mut TsvRow, at: usize| {
-            if row.cells == pick {
+            if Some(row.cells) == pick {
                 row.picked = at + 1..line.len();
-            } else if row.cells - 1 == pick {
+            } else if Some(row.cells - 1) == pick {
                 row.picked.end = at;
             }
             row.cells += 1;
@@ -197,7 +198,7 @@ impl CsvStyle {
             (cell_start, cell_out) = (end + 1, out.len());
             pos = end + 1;
         }
-        if row.cells <= pick {
+        if pick.is_some_and(|p| row.cells <= p) {
             row.picked = 0..0;
         }
         row
@@ -321,19 +322,16 @@ mod tests {
                 let k = (seed >> (3 * c + 5)) as usize % pieces.len();
                 line.extend_from_slice(pieces[(k + round) % pieces.len()]);
             }
-            // usize::MAX: no cell is picked (no --by).
-            let pick = if round % 13 == 0 {
-                usize::MAX
-            } else {
-                round % 11
-            };
+            let pick = (round % 13 != 0).then_some(round % 11);
             out.clear();
             out.extend_from_slice(b"kept");
             let got = style.tsv_row(&line, pick, &mut scratch, &mut out);
             let (want, repaired) = cell_by_cell(&style, &line);
             assert_eq!(&out[4..], &want[..], "{:?}", String::from_utf8_lossy(&line));
             assert_eq!((got.cells, got.repaired), (cells, repaired));
-            let picked = line.split(|&c| c == b'\t').nth(pick).unwrap_or(b"");
+            let picked = pick
+                .and_then(|p| line.split(|&c| c == b'\t').nth(p))
+                .unwrap_or(b"");
             assert_eq!(&line[got.picked], picked);
         }
     }

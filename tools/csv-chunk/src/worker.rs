@@ -127,12 +127,13 @@ impl Worker for ChunkWorker {
         let mut values: Vec<Value<'_>> = Vec::new();
         let mut by_values: Vec<Value<'_>> = Vec::new();
         let (mut kept, mut repaired) = (0u64, 0u64);
-        // TSV whose columns are ours in order: rows are converted whole (CsvStyle::tsv_row).
+        // TSV whose columns are ours in order: rows are converted whole (CsvStyle::tsv_row),
+        // as Some(the --by column, if any).
         let whole_rows = match block.header.map(|h| record::layout(spec.forced, h)) {
             Some(Layout::Tsv(h)) if spec.style.converts_tsv_rows() && schema.tsv_in_order(h) => {
                 match by {
-                    By::None => Some(usize::MAX),
-                    By::Column(i) => Some(*i),
+                    By::None => Some(None),
+                    By::Column(i) => Some(Some(*i)),
                     By::Reader(_) => None,
                 }
             }
@@ -151,7 +152,7 @@ impl Worker for ChunkWorker {
                 }
                 repaired += got.repaired;
                 by_value.clear();
-                if pick != usize::MAX {
+                if pick.is_some() {
                     Value::Tsv(&rec.text[got.picked]).write_text(by_value);
                 }
                 family_slot(families, index, by_value, spec.by.is_some())
