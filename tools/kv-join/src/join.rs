@@ -1,8 +1,8 @@
 //! The per-record work: read the key field, append the table row's fields (or nulls).
 //!
 //! A block is joined in three passes so that the table's memory is waited for once per batch
-//! rather than once per record (see [`crate::store`]): read every record's key, look the keys
-//! up together, then write the records in order.
+//! rather than once per record (see [`crate::store`]): read every record's key, then, a slice
+//! of records at a time, look their keys up together and write the records in order.
 
 use std::sync::Arc;
 
@@ -10,6 +10,10 @@ use onebox::par::{BlockRef, Out, Worker};
 use onebox::record::{self, FieldReader, Format, Record};
 
 use crate::table::Table;
+
+/// Records looked up together and then written: enough for the look-ups' batches, few
+/// enough that the rows they found (two cache lines each) are still cached when written.
+const LOOKUP_SLICE: usize = 256;
 
 /// What to do with a record whose key is not in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,49 +97,49 @@ impl Worker for JoinWorker {
             Ok(())
         });
 
-        // Pass 2: the look-ups, together.
-        let keys: Vec<Option<&[u8]>> = pending
-            .iter()
-            .map(|(_, key)| match key {
-                Key::Borrowed(k) => Some(*k),
-                Key::Decoded(range) => Some(&self.decoded[range.clone()]),
-                Key::None | Key::Bad(_) => None,
-            })
-            .collect();
-        join.table.get_batch(&keys, &mut self.found);
-
-        // Pass 3: the records, in order.
+        // Passes 2 and 3, a slice of records at a time: the look-ups together, then the
+        // records in order, while the rows just found are still in the cache.
         let (mut kept, mut found, mut not_found, mut dropped) = (0, 0, 0, 0);
+        let mut keys: Vec<Option<&[u8]>> = Vec::with_capacity(LOOKUP_SLICE);
         let written = (|| {
-            for ((rec, key), row) in pending.iter().zip(&self.found) {
-                if let Key::Bad(reason) = key {
-                    out.reject(block, rec.line_no, reason, rec.text)?;
-                    continue;
-                }
-                let format = appender.format(rec.layout);
-                let suffix = match row {
-                    Some(row) => {
-                        found += 1;
-                        join.table.suffix(*row, format)
+            for slice in pending.chunks(LOOKUP_SLICE) {
+                keys.clear();
+                keys.extend(slice.iter().map(|(_, key)| match key {
+                    Key::Borrowed(k) => Some(*k),
+                    Key::Decoded(range) => Some(&self.decoded[range.clone()]),
+                    Key::None | Key::Bad(_) => None,
+                }));
+                join.table.get_batch(&keys, &mut self.found);
+                for ((rec, key), row) in slice.iter().zip(&self.found) {
+                    if let Key::Bad(reason) = key {
+                        out.reject(block, rec.line_no, reason, rec.text)?;
+                        continue;
                     }
-                    None => match join.missing {
-                        Missing::Keep => {
-                            not_found += 1;
-                            join.table.miss(format)
+                    let format = appender.format(rec.layout);
+                    let suffix = match row {
+                        Some(row) => {
+                            found += 1;
+                            join.table.suffix(*row, format)
                         }
-                        Missing::Drop => {
-                            not_found += 1;
-                            dropped += 1;
-                            continue;
-                        }
-                        Missing::Reject => {
-                            out.reject(block, rec.line_no, "not_found", rec.text)?;
-                            continue;
-                        }
-                    },
-                };
-                kept += 1;
-                appender.begin(rec, &mut out.data).end_with(suffix);
+                        None => match join.missing {
+                            Missing::Keep => {
+                                not_found += 1;
+                                join.table.miss(format)
+                            }
+                            Missing::Drop => {
+                                not_found += 1;
+                                dropped += 1;
+                                continue;
+                            }
+                            Missing::Reject => {
+                                out.reject(block, rec.line_no, "not_found", rec.text)?;
+                                continue;
+                            }
+                        },
+                    };
+                    kept += 1;
+                    appender.begin(rec, &mut out.data).end_with(suffix);
+                }
             }
             anyhow::Ok(())
         })();
