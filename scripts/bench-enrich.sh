@@ -66,6 +66,9 @@ run() {
   cat "$input" > /dev/null
   /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > /dev/null
   "$@" > "$work/$name.out"
+  # Written back now, not by the kernel's flusher during the next timed run, where it took
+  # CPU from a -j2 run that has no core to spare.
+  sync "$work/$name.out"
   read -r wall user sys rss < "$work/time"
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v recs="$records" -v c="$cores" \
     'BEGIN {printf "%-24s wall %6.2fs  cpu %6.2fs  rss %6.1f MiB  %6.2f M rec/s  %6.2f M rec/s/core\n", n, w, u+s, r/1024, recs/w/1e6, recs/w/c/1e6}'
