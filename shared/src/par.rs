@@ -564,8 +564,7 @@ impl Pipeline {
         let mut one = one.lock().unwrap_or_else(|e| e.into_inner());
         let next = self.read_next(&mut one, name, shared);
         if next.is_none() {
-            // The writer sees the end of the slots once the sender is gone.
-            (one.chunker, one.order_tx) = (None, None);
+            one.close();
         }
         next
     }
@@ -601,9 +600,9 @@ impl Pipeline {
         Some((block, tx))
     }
 
-    /// A worker thread: runs tasks until the queue closes; returns its state.
-    /// With `one_source`, it reads and processes that source's blocks in turn with the other
-    /// workers; else it takes file tasks until the queue closes.
+    /// A worker thread; returns its state. With `one_source`, it reads and processes that
+    /// source's blocks in turn with the other workers; else it takes file tasks until the
+    /// queue closes.
     fn work<W, F>(
         &self,
         sources: &[Source],
@@ -617,6 +616,9 @@ impl Pipeline {
         W: Worker,
         F: Fn() -> anyhow::Result<W>,
     {
+        // However this worker ends (a failed `make`, a panic), no more slots are queued,
+        // so the writer is never left waiting for them.
+        let _close = one_source.map(CloseOnExit);
         let mut state = match make() {
             Ok(state) => state,
             Err(e) => {
@@ -782,6 +784,22 @@ struct OneSource {
     next_idx: usize,
     /// Dropped at the end, which ends the writer's slots.
     order_tx: Option<Sender<Slot>>,
+}
+
+impl OneSource {
+    /// Reads no more: the writer sees the end of the slots once the sender is gone.
+    fn close(&mut self) {
+        (self.chunker, self.order_tx) = (None, None);
+    }
+}
+
+/// Closes the one source when a worker ends, by return or by panic.
+struct CloseOnExit<'a>(&'a Mutex<OneSource>);
+
+impl Drop for CloseOnExit<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).close();
+    }
 }
 
 /// The writer's handle on one task's output, queued in input order.
@@ -1118,6 +1136,19 @@ mod tests {
                 .run(sources, || Ok(Echo), &mut Vec::new(), false)
                 .unwrap_err();
             assert!(err.to_string().contains(":6: rejected line"), "{err}");
+
+            // Workers that cannot start: their error, not a writer waiting for slots.
+            let (sources, _) = files(dir.path(), &[5000]);
+            let p = Pipeline::start("t", &args(threads, 1024, None), HeaderRule::None).unwrap();
+            let err = p
+                .run(
+                    sources,
+                    || -> anyhow::Result<Echo> { anyhow::bail!("no worker") },
+                    &mut Vec::new(),
+                    false,
+                )
+                .unwrap_err();
+            assert_eq!(err.to_string(), "no worker");
 
             // A closed pipe stops the workers reading.
             let (sources, _) = files(dir.path(), &[60_000]);
