@@ -977,6 +977,21 @@ mod tests {
         (sources, expected)
     }
 
+    /// `data` as one gzip member.
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Just `path`, as the sources of a run.
+    fn only(path: PathBuf) -> Sources {
+        Sources {
+            sources: vec![Source::Path(path)],
+            errors: Vec::new(),
+        }
+    }
+
     #[test]
     fn output_keeps_input_order_in_every_shape() {
         let dir = tempfile::tempdir().unwrap();
@@ -1009,7 +1024,6 @@ mod tests {
 
     #[test]
     fn gzip_files_read_the_same_whole_or_streamed() {
-        use flate2::write::GzEncoder;
         let dir = tempfile::tempdir().unwrap();
         // With 1 KiB blocks, files up to 2 KiB (compressed and decoded) are decoded whole.
         let (plain, expected) = files(dir.path(), &[10, 60, 400, 3000, 40, 40]);
@@ -1026,9 +1040,7 @@ mod tests {
             let mut gz = Vec::new();
             let mut start = 0;
             for &end in cuts.iter().chain([&data.len()]) {
-                let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
-                enc.write_all(&data[start..end]).unwrap();
-                gz.extend(enc.finish().unwrap());
+                gz.extend(gzip(&data[start..end]));
                 start = end;
             }
             let gz_path = path.with_extension("gz");
@@ -1045,18 +1057,12 @@ mod tests {
         let data: Vec<u8> = (0..300)
             .flat_map(|i| format!("{i}\n").into_bytes())
             .collect();
-        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&data).unwrap();
-        let gz = enc.finish().unwrap();
+        let gz = gzip(&data);
         let cut = dir.path().join("cut.gz");
         std::fs::write(&cut, &gz[..gz.len() - 6]).unwrap();
         let p = Pipeline::start("t", &args(1, 1024, None), HeaderRule::None).unwrap();
         let mut out = Vec::new();
-        let cut_only = Sources {
-            sources: vec![Source::Path(cut)],
-            errors: Vec::new(),
-        };
-        p.run(cut_only, || Ok(Echo), &mut out, false).unwrap();
+        p.run(only(cut), || Ok(Echo), &mut out, false).unwrap();
         assert_eq!(p.counters.files_failed.get(), 1);
         assert!(
             !out.is_empty() && data.starts_with(&out),
@@ -1097,17 +1103,12 @@ mod tests {
 
     #[test]
     fn one_source_read_in_turns_ends_cleanly_however_it_ends() {
-        use flate2::write::GzEncoder;
         let dir = tempfile::tempdir().unwrap();
-        let one = |path: PathBuf| Sources {
-            sources: vec![Source::Path(path)],
-            errors: Vec::new(),
-        };
         for threads in [2, 3] {
             // Missing: counted, nothing written, no thread left waiting for slots.
             let p = Pipeline::start("t", &args(threads, 1024, None), HeaderRule::None).unwrap();
             let mut out = Vec::new();
-            let missing = one(dir.path().join("missing"));
+            let missing = only(dir.path().join("missing"));
             p.run(missing, || Ok(Echo), &mut out, false).unwrap();
             assert!(out.is_empty());
             assert_eq!(p.counters.files_failed.get(), 1);
@@ -1116,14 +1117,12 @@ mod tests {
             let data: Vec<u8> = (0..40_000)
                 .flat_map(|i| format!("line {i}\n").into_bytes())
                 .collect();
-            let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(&data).unwrap();
-            let gz = enc.finish().unwrap();
+            let gz = gzip(&data);
             let cut = dir.path().join("cut.gz");
             std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
             let p = Pipeline::start("t", &args(threads, 1024, None), HeaderRule::None).unwrap();
             let mut out = Vec::new();
-            p.run(one(cut), || Ok(Echo), &mut out, false).unwrap();
+            p.run(only(cut), || Ok(Echo), &mut out, false).unwrap();
             assert_eq!(p.counters.files_failed.get(), 1);
             assert!(out.len() > data.len() / 3 && data.starts_with(&out));
 
