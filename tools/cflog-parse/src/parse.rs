@@ -16,6 +16,7 @@ use crate::extract::{Events, Extract, ExtractState};
 use crate::filter::{Drop, Filters, Subject};
 use crate::memo::{Answer, PathMemo};
 use crate::schema::{kind_of, Columns, Kind, TIMESTAMP};
+use crate::split::Tabs;
 use crate::time::{self, Stamp};
 
 /// One output column.
@@ -60,6 +61,9 @@ pub struct Plan {
     /// False for layouts that are not web access logs (RTMP): their lines are rejected.
     pub web: bool,
     pub width: usize,
+    /// How many of a line's TABs must be found: one past the last field this plan reads
+    /// (the TABs after it are only counted).
+    pub tabs_needed: usize,
     date: Option<usize>,
     time: Option<usize>,
     epoch: Option<usize>,
@@ -86,7 +90,7 @@ impl Plan {
         } else {
             pos(TIMESTAMP)
         };
-        let sources = config
+        let sources: Vec<Option<usize>> = config
             .columns
             .iter()
             .map(|c| match c {
@@ -110,9 +114,17 @@ impl Plan {
             .map(|s| s.is_some_and(|(i, _)| Some(i) == stem))
             .collect();
         let path_rules = !config.events.is_empty() || on_path.contains(&true);
+        // Field i ends at TAB i, so reading field i needs i + 1 TABs.
+        let last_read = [date, time, epoch, stem, status, method, result_type]
+            .into_iter()
+            .chain(sources.iter().copied())
+            .chain(extract_sources.iter().map(|s| s.map(|(i, _)| i)))
+            .flatten()
+            .max();
         Plan {
             web: columns.is_web_log(),
             width: columns.names.len(),
+            tabs_needed: last_read.map_or(0, |i| i + 1),
             date,
             time,
             epoch,
@@ -174,6 +186,7 @@ fn answer_by_path(
 /// The fields of one line, as TAB positions.
 struct Fields<'l> {
     line: &'l [u8],
+    /// At least the plan's `tabs_needed` first TABs (all when the line has fewer).
     tabs: &'l [usize],
 }
 
@@ -210,7 +223,7 @@ pub struct LineParser {
     /// JSON key prefixes (`{"name":` / `,"name":`) or TSV separators, per column.
     keys: Vec<Key>,
     /// TAB positions for [`LineParser::parse`] (the worker brings its own).
-    tabs: crate::split::Tabs,
+    tabs: Tabs,
     path_scratch: Vec<u8>,
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
@@ -240,7 +253,7 @@ impl LineParser {
         LineParser {
             config,
             keys,
-            tabs: crate::split::Tabs::default(),
+            tabs: Tabs::default(),
             path_scratch: Vec::new(),
             value_scratch: Vec::new(),
             extract_states,
@@ -258,8 +271,8 @@ impl LineParser {
         // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut tabs = std::mem::take(&mut self.tabs);
-        crate::split::split_line(line, 0, &mut tabs);
-        let outcome = self.parse_split(plan, line, tabs.as_slice(), out);
+        crate::split::split_line(line, 0, plan.tabs_needed, &mut tabs);
+        let outcome = self.parse_split(plan, line, &tabs, out);
         self.tabs = tabs;
         outcome
     }
@@ -270,13 +283,13 @@ impl LineParser {
         &mut self,
         plan: &Plan,
         line: &[u8],
-        tabs: &[usize],
+        tabs: &Tabs,
         out: &mut Vec<u8>,
     ) -> Outcome {
         if !plan.web {
             return Outcome::Rejected("not_web_log");
         }
-        let count = tabs.len() + 1;
+        let count = tabs.total() + 1;
         if count != plan.width {
             // One extra, empty, trailing field (a trailing TAB) is accepted (DESIGN 8).
             if count != plan.width + 1 || line.last() != Some(&b'\t') {
@@ -291,7 +304,10 @@ impl LineParser {
         };
         let config = &*self.config;
 
-        let fields = Fields { line, tabs };
+        let fields = Fields {
+            line,
+            tabs: tabs.as_slice(),
+        };
         let mut stamp: Option<Stamp> = None;
         if config.filters.needs_time() {
             stamp = stamp_of(plan, &fields);

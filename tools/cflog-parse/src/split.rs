@@ -5,65 +5,86 @@
 //! windows that yields a bitmask of TABs and one of newlines per window (AVX2 where the CPU has
 //! it, else SSE2, which every x86-64 CPU has; plain byte compares elsewhere). TAB positions are
 //! then read off the mask eight at a time without a branch per TAB ([`push_bits`]), instead of
-//! one `memchr` call per field.
+//! one `memchr` call per field. Past the last field a run reads, TABs are only counted (the
+//! field count is checked on every line), which is most of a line for the fields a job keeps.
 
 /// The TAB positions of one line, relative to its start.
 #[derive(Debug, Default)]
 pub struct Tabs {
     /// Positions, then slack: [`push_bits`] writes whole groups of eight, so there are always
-    /// at least 64 slots past `count` before a window is read.
+    /// at least 64 slots past `stored` before a window is read.
     slots: Vec<usize>,
-    count: usize,
+    /// How many of `slots` hold positions: all TABs, or at least the `limit` first.
+    stored: usize,
+    /// How many TABs the line has.
+    total: usize,
 }
 
 impl Tabs {
+    /// The positions found: every TAB of the line, or at least the first `limit` given to
+    /// [`split_line`].
     pub fn as_slice(&self) -> &[usize] {
-        &self.slots[..self.count]
+        &self.slots[..self.stored]
+    }
+
+    /// The number of TABs in the line (fields = TABs + 1).
+    pub fn total(&self) -> usize {
+        self.total
     }
 }
 
 /// Finds the end of the line that starts at `start` in `data` (the index of its `\n`, or
-/// `data.len()` for a last line without one) and records the positions of its TABs,
-/// relative to `start`, in `tabs` (replacing what it held).
+/// `data.len()` for a last line without one), counts its TABs and records the positions of at
+/// least the first `limit` of them (all when there are fewer), relative to `start`, in `tabs`
+/// (replacing what it held).
 #[inline]
-pub fn split_line(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
-    tabs.count = 0;
-    find_tabs_fastest(data, start, tabs)
+pub fn split_line(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
+    find_tabs_fastest(data, start, limit, tabs)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn find_tabs_fastest(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, just checked.
-        unsafe { find_tabs_avx2(data, start, tabs) }
+fn find_tabs_fastest(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+    {
+        // SAFETY: the CPU has AVX2, POPCNT and BMI1, just checked.
+        unsafe { find_tabs_avx2(data, start, limit, tabs) }
     } else {
-        find_tabs(data, start, tabs, masks)
+        find_tabs(data, start, limit, tabs, masks)
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn find_tabs_fastest(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
-    find_tabs(data, start, tabs, masks)
+fn find_tabs_fastest(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
+    find_tabs(data, start, limit, tabs, masks)
 }
 
-/// [`find_tabs`] compiled for AVX2, so its mask function inlines.
+/// [`find_tabs`] compiled for AVX2 (so its mask function inlines), with the one-instruction
+/// bit count and lowest-bit clear.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn find_tabs_avx2(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
-    find_tabs(data, start, tabs, |window| masks_avx2(window))
+#[target_feature(enable = "avx2,popcnt,bmi1")]
+fn find_tabs_avx2(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
+    find_tabs(data, start, limit, tabs, |window| masks_avx2(window))
 }
 
 #[inline(always)]
 fn find_tabs(
     data: &[u8],
     start: usize,
+    limit: usize,
     tabs: &mut Tabs,
     masks: impl Fn(&[u8; 64]) -> (u64, u64),
 ) -> usize {
+    // Counts kept in locals: stores into the slots could otherwise alias them.
+    let (mut stored, mut total) = (0, 0);
     let mut base = start;
-    while base < data.len() {
+    let end = loop {
+        if base >= data.len() {
+            break data.len();
+        }
         let (mut tab, newline) = match data.get(base..base + 64) {
             Some(window) => masks(window.try_into().expect("64 bytes")),
             None => {
@@ -74,42 +95,45 @@ fn find_tabs(
             }
         };
         if newline != 0 {
-            let end = newline.trailing_zeros();
-            tab &= (1u64 << end) - 1;
-            push_bits(tab, base - start, tabs);
-            return base + end as usize;
+            tab &= (1u64 << newline.trailing_zeros()) - 1;
         }
-        push_bits(tab, base - start, tabs);
+        total += tab.count_ones() as usize;
+        if stored < limit {
+            if tabs.slots.len() < stored + 64 {
+                tabs.slots.resize(stored + 64 + tabs.slots.len(), 0);
+            }
+            push_bits(tab, base - start, &mut tabs.slots[stored..stored + 64]);
+            stored = total;
+        }
+        if newline != 0 {
+            break base + newline.trailing_zeros() as usize;
+        }
         base += 64;
-    }
-    data.len()
+    };
+    tabs.stored = stored;
+    tabs.total = total;
+    end
 }
 
-/// Appends `offset + i` for every set bit i of `bits`, lowest first. Writes eight slots per
-/// step whatever the count (the slack past `count` takes the extra ones), so the usual window
-/// of a few TABs costs no branch per TAB.
+/// Writes `offset + i` for every set bit i of `bits`, lowest first, to the start of `slots`.
+/// Writes eight slots per step whatever the count (the slots past the count are slack), so
+/// the usual window of a few TABs costs no branch per TAB.
 #[inline(always)]
-fn push_bits(mut bits: u64, offset: usize, tabs: &mut Tabs) {
-    if tabs.slots.len() < tabs.count + 64 {
-        tabs.slots.resize(tabs.count + 64 + tabs.slots.len(), 0);
-    }
+fn push_bits(mut bits: u64, offset: usize, slots: &mut [usize]) {
     let n = bits.count_ones() as usize;
-    let mut at = tabs.count;
+    let mut at = 0;
     loop {
-        let group: &mut [usize; 8] = (&mut tabs.slots[at..at + 8])
-            .try_into()
-            .expect("eight slots");
+        let group: &mut [usize; 8] = (&mut slots[at..at + 8]).try_into().expect("eight slots");
         for slot in group {
             // An empty `bits` writes offset + 64: slack, never read.
             *slot = offset + bits.trailing_zeros() as usize;
             bits &= bits.wrapping_sub(1);
         }
         at += 8;
-        if at >= tabs.count + n {
+        if at >= n {
             break;
         }
     }
-    tabs.count += n;
 }
 
 /// The TAB and newline bitmasks of a 64-byte window (bit i is byte i).
@@ -203,20 +227,21 @@ mod tests {
             let data = &data[..end];
             for start in 0..=data.len() {
                 let (want_end, want_tabs) = naive(data, start);
-                let got = split_line(data, start, &mut tabs);
-                assert_eq!(
-                    (got, tabs.as_slice()),
-                    (want_end, &want_tabs[..]),
-                    "{start} of {end}"
-                );
-                // The baseline masks too, where split_line picked AVX2.
-                tabs.count = 0;
-                let got = find_tabs(data, start, &mut tabs, masks);
-                assert_eq!(
-                    (got, tabs.as_slice()),
-                    (want_end, &want_tabs[..]),
-                    "{start} of {end}"
-                );
+                for limit in [usize::MAX, 0, 1, 7, 9, 30] {
+                    // At least the first `limit` positions, and every TAB counted.
+                    let check = |got: usize, tabs: &Tabs| {
+                        let kept = tabs.as_slice();
+                        assert!(kept.len() >= limit.min(want_tabs.len()));
+                        assert_eq!(
+                            (got, kept, tabs.total()),
+                            (want_end, &want_tabs[..kept.len()], want_tabs.len()),
+                            "{start} of {end}, limit {limit}"
+                        );
+                    };
+                    check(split_line(data, start, limit, &mut tabs), &tabs);
+                    // The baseline masks too, where split_line picked AVX2.
+                    check(find_tabs(data, start, limit, &mut tabs, masks), &tabs);
+                }
             }
         }
     }
@@ -225,13 +250,17 @@ mod tests {
     fn long_lines_and_edges() {
         let mut tabs = Tabs::default();
         let many = vec![b'\t'; 8 * 600 + 3];
-        assert_eq!(split_line(&many, 0, &mut tabs), many.len());
+        assert_eq!(split_line(&many, 0, usize::MAX, &mut tabs), many.len());
         assert_eq!(tabs.as_slice(), (0..many.len()).collect::<Vec<_>>());
-        assert_eq!(split_line(b"a\tb\t\nc", 0, &mut tabs), 4);
+        // A limit stores the first ones (a window's worth at least) and counts them all.
+        assert_eq!(split_line(&many, 0, 10, &mut tabs), many.len());
+        assert_eq!(tabs.as_slice(), (0..64).collect::<Vec<_>>());
+        assert_eq!(tabs.total(), many.len());
+        assert_eq!(split_line(b"a\tb\t\nc", 0, usize::MAX, &mut tabs), 4);
         assert_eq!(tabs.as_slice(), [1, 3]);
-        assert_eq!(split_line(b"a\tb\t\nc", 5, &mut tabs), 6);
+        assert_eq!(split_line(b"a\tb\t\nc", 5, usize::MAX, &mut tabs), 6);
         assert!(tabs.as_slice().is_empty());
-        assert_eq!(split_line(b"\n", 0, &mut tabs), 0);
-        assert_eq!(split_line(b"", 0, &mut tabs), 0);
+        assert_eq!(split_line(b"\n", 0, usize::MAX, &mut tabs), 0);
+        assert_eq!(split_line(b"", 0, usize::MAX, &mut tabs), 0);
     }
 }

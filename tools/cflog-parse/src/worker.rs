@@ -102,7 +102,7 @@ impl Worker for ParseWorker {
                     break;
                 }
                 // The line's end and its TABs, in one pass (see crate::split).
-                let end = split_line(data, start, &mut self.tabs);
+                let end = split_line(data, start, self.plans[plan].tabs_needed, &mut self.tabs);
                 let line = trim_cr(&data[start..end]);
                 start = end + 1;
                 // Only spaces make a blank line: a line of TABs is a record with empty fields
@@ -121,12 +121,10 @@ impl Worker for ParseWorker {
                     }
                     continue;
                 }
-                match self.parser.parse_split(
-                    &self.plans[plan],
-                    line,
-                    self.tabs.as_slice(),
-                    &mut out.data,
-                ) {
+                match self
+                    .parser
+                    .parse_split(&self.plans[plan], line, &self.tabs, &mut out.data)
+                {
                     Outcome::Kept => kept += 1,
                     Outcome::Dropped(why) => dropped[why as usize] += 1,
                     Outcome::Rejected(reason) => {
