@@ -315,6 +315,25 @@ fn starts_with_gzip_magic(reader: &mut impl BufRead) -> io::Result<bool> {
     Ok(head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b)
 }
 
+/// The size of a local file's content once decompressed, if cheaply known: a plain file's
+/// length, or a gzip file's last member's size field (exact for the usual one member under
+/// 4 GiB, else too small). Only a hint, for presizing what a whole source is loaded into.
+pub fn decoded_size_hint(source: &Source) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let Source::Path(path) = source else {
+        return None;
+    };
+    let file = fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut magic = [0u8; 2];
+    if len < 18 || file.read_exact_at(&mut magic, 0).is_err() || magic != [0x1f, 0x8b] {
+        return Some(len);
+    }
+    let mut tail = [0u8; 4];
+    file.read_exact_at(&mut tail, len - 4).ok()?;
+    Some(u64::from(u32::from_le_bytes(tail)))
+}
+
 /// Whether a source may deliver data slowly (stdin from a pipe or terminal, not gzip): block
 /// readers then hand out lines as they arrive (see `Chunker::eager`).
 pub fn is_live(source: &Source) -> bool {
@@ -382,6 +401,29 @@ mod tests {
         let empty = dir.path().join("empty");
         fs::write(&empty, b"").unwrap();
         assert_eq!(read_all(&Source::Path(empty)).unwrap(), b"");
+    }
+
+    #[test]
+    fn decoded_size_hints_come_from_the_length_or_the_gzip_trailer() {
+        let dir = tempfile::tempdir().unwrap();
+        let hint = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            decoded_size_hint(&Source::Path(path))
+        };
+        let text = b"key\tvalue\n".repeat(1000);
+        assert_eq!(hint("plain.tsv", &text), Some(text.len() as u64));
+        assert_eq!(hint("one.tsv.gz", &gzip(&text)), Some(text.len() as u64));
+        // Two members: the last one's size (a hint, too small).
+        let mut two = gzip(&text);
+        two.extend(gzip(b"k\tv\n"));
+        assert_eq!(hint("two.gz", &two), Some(4));
+        assert_eq!(hint("empty", b""), Some(0));
+        assert_eq!(
+            decoded_size_hint(&Source::Path(dir.path().join("missing"))),
+            None
+        );
+        assert_eq!(decoded_size_hint(&Source::Stdin), None);
     }
 
     #[test]

@@ -91,6 +91,21 @@ impl RowStore {
         self.place_pending()
     }
 
+    /// Makes room for `rows` rows in all, of `arena_bytes` in all, so a table of about that
+    /// size loads without regrowing the index and the arena (each regrowth moves all of it).
+    pub fn reserve(&mut self, rows: usize, arena_bytes: usize) {
+        if rows * 2 > self.index.len() {
+            self.grow_to(rows);
+        }
+        self.arena
+            .reserve(arena_bytes.saturating_sub(self.arena.len()));
+    }
+
+    /// Bytes of the arena used so far (the rows' keys, suffixes and headers).
+    pub fn arena_len(&self) -> usize {
+        self.arena.len()
+    }
+
     /// Places the last rows and gives back the spare capacity of loading; the store is then
     /// ready for look-ups.
     pub fn finish(&mut self) -> Option<Duplicate> {
@@ -256,11 +271,17 @@ impl RowStore {
         line_at(&self.arena, self.row_of(word).offset)
     }
 
-    /// Doubles the index (more if a batch needs it) and re-places every word; the rows of a
-    /// batch of words are prefetched before their keys are hashed.
+    /// Doubles the index (more if a batch needs it) and re-places every word.
     fn grow(&mut self) {
+        self.grow_to(self.len + self.pending.len());
+    }
+
+    /// Makes room for `rows` rows in the index: at least doubles it, until `rows` fill at
+    /// most half, and re-places every word; the rows of a batch of words are prefetched
+    /// before their keys are hashed.
+    fn grow_to(&mut self, rows: usize) {
         let mut size = self.index.len() * 2;
-        while (self.len + self.pending.len()) * 2 > size {
+        while rows * 2 > size {
             size *= 2;
         }
         let old = std::mem::replace(&mut self.index, vec![0; size]);
@@ -390,6 +411,24 @@ mod tests {
             assert_eq!(s.get(i.to_string().as_bytes()).unwrap().0, i.to_le_bytes());
         }
         assert_eq!(s.len(), 10_000);
+    }
+
+    #[test]
+    fn reserving_midway_keeps_every_row_placed_and_pending() {
+        for reserve_at in [0, 31, 32, 1000] {
+            let mut s = RowStore::new(false);
+            for i in 0..3_000u32 {
+                if i == reserve_at {
+                    // Rows already placed and rows still pending both survive the regrowth.
+                    s.reserve(3_000, 100_000);
+                }
+                assert!(s.insert(i.to_string().as_bytes(), b"j", b"t", 0).is_none());
+            }
+            assert!(s.insert(b"5", b"x", b"", 3_000).is_none());
+            assert!(s.finish().is_some(), "5 twice, reserve at {reserve_at}");
+            assert_eq!(s.len(), 3_000);
+            assert!((0..3_000u32).all(|i| s.get(i.to_string().as_bytes()).is_some()));
+        }
     }
 
     #[test]
