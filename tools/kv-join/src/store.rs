@@ -91,19 +91,19 @@ impl RowStore {
         self.place_pending()
     }
 
-    /// Makes room for `rows` rows in all, of `arena_bytes` in all, so a table of about that
-    /// size loads without regrowing the index and the arena (each regrowth moves all of it).
-    pub fn reserve(&mut self, rows: usize, arena_bytes: usize) {
-        if rows * 2 > self.index.len() {
-            self.grow_to(rows);
+    /// Makes room in the index for `rows` rows in all, so a table of about that many loads
+    /// without regrowing it (each regrowth re-places every row), but with an index of at most
+    /// `max_bytes`: an estimate too high costs no more than that. The index takes memory as
+    /// look-ups touch it, all of it for a big table.
+    pub fn reserve(&mut self, rows: usize, max_bytes: usize) {
+        let word = std::mem::size_of::<u64>();
+        let mut slots = rows.saturating_mul(2).next_power_of_two();
+        while slots * word > max_bytes && slots > self.index.len() {
+            slots /= 2;
         }
-        self.arena
-            .reserve(arena_bytes.saturating_sub(self.arena.len()));
-    }
-
-    /// Bytes of the arena used so far (the rows' keys, suffixes and headers).
-    pub fn arena_len(&self) -> usize {
-        self.arena.len()
+        if slots > self.index.len() {
+            self.grow_to(slots / 2);
+        }
     }
 
     /// Places the last rows and gives back the spare capacity of loading; the store is then
@@ -429,6 +429,14 @@ mod tests {
             assert_eq!(s.len(), 3_000);
             assert!((0..3_000u32).all(|i| s.get(i.to_string().as_bytes()).is_some()));
         }
+        // An estimate too high is held to the bytes given; one too low never shrinks.
+        let mut s = RowStore::new(false);
+        s.reserve(1_000_000, 1 << 16);
+        assert_eq!(s.index.len(), (1 << 16) / 8);
+        s.reserve(10, 1 << 30);
+        assert_eq!(s.index.len(), (1 << 16) / 8);
+        s.reserve(5_000, 1 << 30);
+        assert_eq!(s.index.len(), 16_384);
     }
 
     #[test]

@@ -225,9 +225,11 @@ impl Loader<'_> {
         self.check(duplicate)
     }
 
-    /// Reserves room for the whole table, estimated from the first rows' share of its size,
-    /// so a million-row table loads without regrowing (a fifth of the load time before).
-    /// A wrong estimate only costs a regrowth or spare room.
+    /// Sizes the index for the whole table, its rows estimated from the first rows' share of
+    /// its size, so a million-row table loads without regrowing the index (a fifth of the load
+    /// time before). The index is kept within the table's size in bytes: rows longer later
+    /// than in the sample make the estimate too high, and an index too big takes memory as
+    /// look-ups touch it. An estimate too low only costs the regrowths there were before.
     fn presize(&mut self) {
         let (Some(size), Some(b)) = (self.size_hint, self.builder.as_mut()) else {
             return;
@@ -235,10 +237,9 @@ impl Loader<'_> {
         if self.consumed == 0 {
             return;
         }
-        let scale = size as f64 / self.consumed as f64;
-        let rows = (self.rows_read as f64 * scale) as usize;
-        let arena = (b.rows.arena_len() as f64 * scale * 1.125) as usize;
-        b.rows.reserve(rows, arena);
+        let rows = (self.rows_read as f64 * size as f64 / self.consumed as f64) as usize;
+        b.rows
+            .reserve(rows, usize::try_from(size).unwrap_or(usize::MAX));
     }
 
     /// A duplicate key is an error unless --first or --last says which row wins.
