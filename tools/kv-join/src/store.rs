@@ -96,9 +96,9 @@ impl RowStore {
     /// `max_bytes`: an estimate too high costs no more than that. The index takes memory as
     /// look-ups touch it, all of it for a big table.
     pub fn reserve(&mut self, rows: usize, max_bytes: usize) {
-        let word = std::mem::size_of::<u64>();
-        let mut slots = rows.saturating_mul(2).next_power_of_two();
-        while slots * word > max_bytes && slots > self.index.len() {
+        let max_slots = (max_bytes / std::mem::size_of::<u64>()).max(1);
+        let mut slots = rows.saturating_mul(2).min(max_slots).next_power_of_two();
+        if slots > max_slots {
             slots /= 2;
         }
         if slots > self.index.len() {
@@ -436,6 +436,8 @@ mod tests {
         s.reserve(10, 1 << 30);
         assert_eq!(s.index.len(), (1 << 16) / 8);
         s.reserve(5_000, 1 << 30);
+        assert_eq!(s.index.len(), 16_384);
+        s.reserve(usize::MAX, 1 << 17); // no overflow on the way to the cap
         assert_eq!(s.index.len(), 16_384);
     }
 
