@@ -317,14 +317,20 @@ fn starts_with_gzip_magic(reader: &mut impl BufRead) -> io::Result<bool> {
 
 /// The size of a local file's content once decompressed, if cheaply known: a plain file's
 /// length, or a gzip file's last member's size field (exact for the usual one member under
-/// 4 GiB, else too small). Only a hint, for presizing what a whole source is loaded into.
+/// 4 GiB, else too small). None for what is not a regular file (a pipe, a device). Only a
+/// hint, for presizing what a whole source is loaded into.
 pub fn decoded_size_hint(source: &Source) -> Option<u64> {
     use std::os::unix::fs::FileExt;
     let Source::Path(path) = source else {
         return None;
     };
+    // Looked at before it is opened: opening a FIFO whose writer is gone would wait forever.
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
     let file = fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
+    let len = meta.len();
     let mut magic = [0u8; 2];
     if len < 18 || file.read_exact_at(&mut magic, 0).is_err() || magic != [0x1f, 0x8b] {
         return Some(len);
@@ -424,6 +430,15 @@ mod tests {
             None
         );
         assert_eq!(decoded_size_hint(&Source::Stdin), None);
+        assert_eq!(decoded_size_hint(&Source::Path("/dev/null".into())), None);
+        // A FIFO with no writer: None at once, never a wait for one.
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        assert_eq!(decoded_size_hint(&Source::Path(fifo)), None);
     }
 
     #[test]
