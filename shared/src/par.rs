@@ -386,9 +386,21 @@ impl Pipeline {
         Out::new(self.policy.clone(), self.outs.get(0))
     }
 
-    fn count_block(&self, block: &Block) {
+    /// Counts a block in and runs `state` over it; returns its output and how that went. The
+    /// block's buffer goes back to the pool and its tallies are published either way.
+    fn process_block<W: Worker>(
+        &self,
+        state: &mut W,
+        name: &str,
+        block: Block,
+    ) -> (Out, anyhow::Result<()>) {
         self.counters.lines_in.add(block.lines);
         self.counters.bytes_in.add(block.data.len() as u64);
+        let mut out = self.new_out();
+        let result = state.process(&BlockRef::new(name, &block), &mut out);
+        self.blocks.put(block.data);
+        out.publish_tallies(&self.counters);
+        (out, result)
     }
 
     fn run_sequential<W, F>(
@@ -421,11 +433,8 @@ impl Pipeline {
                         break;
                     }
                 };
-                self.count_block(&block);
-                let mut out = self.new_out();
-                state.process(&BlockRef::new(name, &block), &mut out)?;
-                self.blocks.put(block.data);
-                out.publish_tallies(&self.counters);
+                let (out, result) = self.process_block(&mut state, name, block);
+                result?;
                 writer.write(out)?;
             }
         }
@@ -586,7 +595,6 @@ impl Pipeline {
                 return None;
             }
         };
-        self.count_block(&block);
         let (tx, rx) = bounded(1);
         let slot = Slot {
             idx: one.next_idx,
@@ -628,10 +636,7 @@ impl Pipeline {
         };
         if let Some(one) = one_source {
             while let Some((block, tx)) = self.next_of_one(one, &names[0], shared) {
-                let mut out = self.new_out();
-                let result = state.process(&BlockRef::new(&names[0], &block), &mut out);
-                self.blocks.put(block.data);
-                out.publish_tallies(&self.counters);
+                let (out, result) = self.process_block(&mut state, &names[0], block);
                 match result {
                     Ok(()) => {
                         let _ = tx.send(out);
@@ -687,11 +692,7 @@ impl Pipeline {
                     break;
                 }
             };
-            self.count_block(&block);
-            let mut out = self.new_out();
-            let result = state.process(&BlockRef::new(name, &block), &mut out);
-            self.blocks.put(block.data);
-            out.publish_tallies(&self.counters);
+            let (out, result) = self.process_block(state, name, block);
             result?;
             if out.is_empty() {
                 self.outs.put(out.data);
@@ -984,6 +985,22 @@ mod tests {
         enc.finish().unwrap()
     }
 
+    /// A gzip file `cut.gz` in `dir` of `lines` numbered lines, cut to the first
+    /// `keep(compressed length)` bytes, as the sources of a run; and the lines uncut.
+    fn cut_gzip(
+        dir: &std::path::Path,
+        lines: usize,
+        keep: impl FnOnce(usize) -> usize,
+    ) -> (Sources, Vec<u8>) {
+        let data: Vec<u8> = (0..lines)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let gz = gzip(&data);
+        let cut = dir.join("cut.gz");
+        std::fs::write(&cut, &gz[..keep(gz.len())]).unwrap();
+        (only(cut), data)
+    }
+
     /// Just `path`, as the sources of a run.
     fn only(path: PathBuf) -> Sources {
         Sources {
@@ -1054,15 +1071,10 @@ mod tests {
         assert_eq!(p.counters.files_failed.get(), 0);
 
         // A truncated small file: the lines before the cut, then a failed input.
-        let data: Vec<u8> = (0..300)
-            .flat_map(|i| format!("{i}\n").into_bytes())
-            .collect();
-        let gz = gzip(&data);
-        let cut = dir.path().join("cut.gz");
-        std::fs::write(&cut, &gz[..gz.len() - 6]).unwrap();
+        let (cut, data) = cut_gzip(dir.path(), 300, |len| len - 6);
         let p = Pipeline::start("t", &args(1, 1024, None), HeaderRule::None).unwrap();
         let mut out = Vec::new();
-        p.run(only(cut), || Ok(Echo), &mut out, false).unwrap();
+        p.run(cut, || Ok(Echo), &mut out, false).unwrap();
         assert_eq!(p.counters.files_failed.get(), 1);
         assert!(
             !out.is_empty() && data.starts_with(&out),
@@ -1114,15 +1126,10 @@ mod tests {
             assert_eq!(p.counters.files_failed.get(), 1);
 
             // Cut off after many blocks: the lines before the cut, in order, then a failure.
-            let data: Vec<u8> = (0..40_000)
-                .flat_map(|i| format!("line {i}\n").into_bytes())
-                .collect();
-            let gz = gzip(&data);
-            let cut = dir.path().join("cut.gz");
-            std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+            let (cut, data) = cut_gzip(dir.path(), 40_000, |len| len * 2 / 3);
             let p = Pipeline::start("t", &args(threads, 1024, None), HeaderRule::None).unwrap();
             let mut out = Vec::new();
-            p.run(only(cut), || Ok(Echo), &mut out, false).unwrap();
+            p.run(cut, || Ok(Echo), &mut out, false).unwrap();
             assert_eq!(p.counters.files_failed.get(), 1);
             assert!(out.len() > data.len() / 3 && data.starts_with(&out));
 
