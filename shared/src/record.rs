@@ -59,6 +59,11 @@ pub fn layout<'h>(forced: Option<Format>, first: &'h Header) -> Layout<'h> {
 
 /// Calls `f` for every record of `block`, after skipping blank lines, `#` comments and the TSV
 /// header, which are counted as `skipped_blank`, `skipped_comment` and `skipped_header`.
+///
+/// Past a TSV header, a line is data whatever it holds: a row of empty cells (TABs only) or a
+/// first cell starting with `#` is a record like any other. Only an empty line of a table of
+/// several columns is skipped as blank (it cannot be a row of it); with one column it is a
+/// row whose cell is empty.
 pub fn records<'a>(
     block: &BlockRef<'a>,
     forced: Option<Format>,
@@ -69,13 +74,21 @@ pub fn records<'a>(
     let layout = block.header.map(|h| layout(forced, h));
     let result = (|| {
         for (line_no, text) in block.lines() {
-            if text.is_empty() || text.iter().all(|&c| c == b' ' || c == b'\t') {
-                blank += 1;
-                continue;
-            }
-            if text[0] == b'#' {
-                comment += 1;
-                continue;
+            let tsv_row = match layout {
+                Some(Layout::Tsv(h)) if line_no > h.line => {
+                    !text.is_empty() || !h.text.contains(&b'\t')
+                }
+                _ => false,
+            };
+            if !tsv_row {
+                if text.is_empty() || text.iter().all(|&c| c == b' ' || c == b'\t') {
+                    blank += 1;
+                    continue;
+                }
+                if text[0] == b'#' {
+                    comment += 1;
+                    continue;
+                }
             }
             // The chunker finds the first data line before any record is reached.
             let Some(layout) = layout else { continue };

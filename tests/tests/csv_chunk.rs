@@ -372,6 +372,32 @@ fn columns_come_from_the_first_input_that_has_records() {
     assert_lines_accounted(&st, "records_out");
 }
 
+#[test]
+fn tsv_rows_of_empty_cells_or_starting_with_a_hash_are_rows() {
+    // Past a TSV header every line is a row: all cells empty, or a first cell starting with
+    // `#` (a decoded `%23`), as cflog-parse -o tsv writes them. Only an empty line of a table
+    // of several columns is no row (skipped as blank); with one column it is an empty cell.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("two.tsv"), "a\tb\n1\t2\n\t\n#x\t3\n\n").unwrap();
+    fs::write(dir.path().join("one.tsv"), "a\n1\n\n#2\n").unwrap();
+    let out = sh(
+        dir.path(),
+        "csv-chunk --out o/two --stats two.json two.tsv && csv-chunk --out o/one --stats one.json one.tsv \
+         && cat o/two-000001.csv o/one-000001.csv",
+    );
+    assert_eq!(
+        ok_stdout(&out),
+        "o/two-000001.csv\no/one-000001.csv\na,b\n1,2\n,\n#x,3\na\n1\n\n#2\n"
+    );
+    let two = stats(&dir.path().join("two.json"));
+    assert_eq!(two["records_out"], 3);
+    assert_eq!(two["skipped_blank"], 1);
+    assert_lines_accounted(&two, "records_out");
+    let one = stats(&dir.path().join("one.json"));
+    assert_eq!(one["records_out"], 3);
+    assert_lines_accounted(&one, "records_out");
+}
+
 fn mount(dir: &Path, options: &str) -> bool {
     let ok = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", options, "tmpfs"])
