@@ -117,6 +117,8 @@ pub struct Chunker<R> {
     /// Hand out what a short read brought instead of waiting for a full block (pipes).
     eager: bool,
     pool: Option<BufferPool>,
+    /// A read error, returned once the whole lines read before it have gone out as a block.
+    failed: Option<io::Error>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -132,6 +134,7 @@ impl<R: Read> Chunker<R> {
             header_done: rule == HeaderRule::None,
             eager: false,
             pool: None,
+            failed: None,
         }
     }
 
@@ -159,6 +162,11 @@ impl<R: Read> Chunker<R> {
 
     /// Returns the next block, or `None` at the end of the stream.
     pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if let Some(err) = self.failed.take() {
+            // The line the error cut off is incomplete: it is not passed off as a line.
+            self.carry.clear();
+            return Err(err);
+        }
         if self.eof {
             // Only preloaded data is left over at the end of a stream (a block read from the
             // reader takes everything up to its end). An emptied carry is not a block buffer:
@@ -187,7 +195,12 @@ impl<R: Read> Chunker<R> {
         let mut target = self.block_size;
         let cut = loop {
             if !self.eof && len < target {
-                len = self.fill(&mut buf, len, target)?;
+                len = self.fill(&mut buf, len, target);
+            }
+            if self.failed.is_some() {
+                // Only the whole lines before the error (a truncated gzip file's last line
+                // is cut off at a random byte).
+                break memchr::memrchr(b'\n', &buf[..len]).map_or(0, |i| i + 1);
             }
             if self.eof {
                 break len;
@@ -203,7 +216,10 @@ impl<R: Read> Chunker<R> {
         };
         self.carry.extend_from_slice(&buf[cut..len]);
         buf.truncate(cut);
-        Ok(self.seal(buf))
+        match self.seal(buf) {
+            None if self.failed.is_some() => self.next_block(),
+            block => Ok(block),
+        }
     }
 
     /// Makes `buf` (whole lines) the next block: numbers its lines and notes its headers.
@@ -236,8 +252,10 @@ impl<R: Read> Chunker<R> {
 
     /// Reads into `buf` after its first `filled` bytes of data until there are `target`
     /// bytes or the stream ends; returns the new amount of data. Bytes of `buf` past
-    /// `filled` are overwritten, not kept.
-    fn fill(&mut self, buf: &mut Vec<u8>, mut filled: usize, target: usize) -> io::Result<usize> {
+    /// `filled` are overwritten, not kept. A read error ends the stream like its end does,
+    /// and is kept in `failed` for [`Chunker::next_block`], so the data read before it is
+    /// not lost with it.
+    fn fill(&mut self, buf: &mut Vec<u8>, mut filled: usize, target: usize) -> usize {
         let start = filled;
         let end = target.max(start + 1);
         // The window `read` writes into grows with the data (64 KiB, then doubling) instead
@@ -266,10 +284,14 @@ impl<R: Read> Chunker<R> {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.eof = true;
+                    break;
+                }
             }
         }
-        Ok(filled)
+        filled
     }
 
     /// Updates the header in force after `block`, per the rule.

@@ -986,7 +986,8 @@ mod tests {
     }
 
     /// A gzip file `cut.gz` in `dir` of `lines` numbered lines, cut to the first
-    /// `keep(compressed length)` bytes, as the sources of a run; and the lines uncut.
+    /// `keep(compressed length)` bytes, as the sources of a run; and the whole lines a
+    /// decoder gets out of it before the error (what a run must still write).
     fn cut_gzip(
         dir: &std::path::Path,
         lines: usize,
@@ -996,9 +997,18 @@ mod tests {
             .flat_map(|i| format!("line {i}\n").into_bytes())
             .collect();
         let gz = gzip(&data);
-        let cut = dir.join("cut.gz");
-        std::fs::write(&cut, &gz[..keep(gz.len())]).unwrap();
-        (only(cut), data)
+        let cut = &gz[..keep(gz.len())];
+        std::fs::write(dir.join("cut.gz"), cut).unwrap();
+        let mut decoded = Vec::new();
+        let mut decoder = flate2::read::GzDecoder::new(cut);
+        let mut piece = [0u8; 4096];
+        while let Ok(n @ 1..) = decoder.read(&mut piece) {
+            decoded.extend_from_slice(&piece[..n]);
+        }
+        let whole = memchr::memrchr(b'\n', &decoded).map_or(0, |i| i + 1);
+        decoded.truncate(whole);
+        assert!(data.starts_with(&decoded));
+        (only(dir.join("cut.gz")), decoded)
     }
 
     /// Just `path`, as the sources of a run.
@@ -1070,16 +1080,19 @@ mod tests {
         assert!(out == expected);
         assert_eq!(p.counters.files_failed.get(), 0);
 
-        // A truncated small file: the lines before the cut, then a failed input.
-        let (cut, data) = cut_gzip(dir.path(), 300, |len| len - 6);
-        let p = Pipeline::start("t", &args(1, 1024, None), HeaderRule::None).unwrap();
-        let mut out = Vec::new();
-        p.run(cut, || Ok(Echo), &mut out, false).unwrap();
-        assert_eq!(p.counters.files_failed.get(), 1);
-        assert!(
-            !out.is_empty() && data.starts_with(&out),
-            "lines before the cut are kept"
-        );
+        // A truncated small file: every whole line before the cut (the last block's too),
+        // then a failed input; with blocks larger than the file, as the default ones are.
+        for block in [1024, 1 << 20] {
+            let (cut, before) = cut_gzip(dir.path(), 300, |len| len - 6);
+            let p = Pipeline::start("t", &args(1, block, None), HeaderRule::None).unwrap();
+            let mut out = Vec::new();
+            p.run(cut, || Ok(Echo), &mut out, false).unwrap();
+            assert_eq!(p.counters.files_failed.get(), 1);
+            assert!(
+                out == before,
+                "block {block}: the lines before the cut are kept"
+            );
+        }
     }
 
     #[test]
@@ -1131,7 +1144,7 @@ mod tests {
             let mut out = Vec::new();
             p.run(cut, || Ok(Echo), &mut out, false).unwrap();
             assert_eq!(p.counters.files_failed.get(), 1);
-            assert!(out.len() > data.len() / 3 && data.starts_with(&out));
+            assert!(out == data, "every whole line before the cut, in order");
 
             // A worker's error (--strict and a rejected line) stops the run and is returned.
             let (sources, _) = files(dir.path(), &[5000]);
