@@ -106,7 +106,7 @@ pub fn collect(
         }
         let path = PathBuf::from(name);
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk_dir(&path, &mut out),
+            Ok(meta) if meta.is_dir() => walk_dir(&path, &mut out, &mut Walked::default()),
             // A missing or unreadable file is reported when it is opened, with the other errors.
             _ => out.sources.push(Source::Path(path)),
         }
@@ -157,8 +157,32 @@ fn split_list(bytes: &[u8], nul_separated: bool) -> Vec<OsString> {
         .collect()
 }
 
-/// Adds the regular files under `dir`, recursively, in bytewise name order.
-fn walk_dir(dir: &Path, out: &mut Sources) {
+/// The directories of one walk, by device and inode: symlinks are followed, so a link to a
+/// directory of the tree (or to itself) would otherwise list files twice, or forever.
+#[derive(Default)]
+struct Walked(std::collections::HashSet<(u64, u64)>);
+
+impl Walked {
+    /// Whether `dir` is new to this walk (and now marks it walked).
+    fn first_visit(&mut self, dir: &fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.0.insert((dir.dev(), dir.ino()))
+    }
+}
+
+/// Adds the regular files under `dir`, recursively, in bytewise name order; each directory
+/// once (a symlink to one already walked is skipped with a note).
+fn walk_dir(dir: &Path, out: &mut Sources, walked: &mut Walked) {
+    match fs::metadata(dir) {
+        Ok(meta) if !walked.first_visit(&meta) => {
+            crate::cli::note(&format!(
+                "{}: skipped: a directory this walk has read already (a symlink to it)",
+                dir.display()
+            ));
+            return;
+        }
+        _ => {}
+    }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -179,7 +203,7 @@ fn walk_dir(dir: &Path, out: &mut Sources) {
     paths.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
     for path in paths {
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk_dir(&path, out),
+            Ok(meta) if meta.is_dir() => walk_dir(&path, out, walked),
             Ok(meta) if meta.is_file() => out.sources.push(Source::Path(path)),
             Ok(_) => {} // sockets, fifos and devices inside a tree are not log files
             Err(e) => out
@@ -396,6 +420,32 @@ mod tests {
         let bytes = gzip(&data);
         fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(read_all(&Source::Path(path)).is_err());
+    }
+
+    #[test]
+    fn a_walk_follows_symlinks_and_reads_each_directory_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("logs");
+        fs::create_dir_all(root.join("day/hour")).unwrap();
+        fs::write(root.join("day/hour/a.log"), b"a\n").unwrap();
+        fs::write(dir.path().join("outside.log"), b"o\n").unwrap();
+        let link = |target: &str, name: &str| {
+            std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+        };
+        link(".", "self"); // a loop
+        link("day", "again"); // a second way into the tree
+        link("../outside.log", "linked.log"); // a file elsewhere
+        let sources = collect(&[root.clone().into_os_string()], None, false).unwrap();
+        let names: Vec<String> = sources
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::Path(p) => p.strip_prefix(&root).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["again/hour/a.log", "linked.log"]);
+        assert!(sources.errors.is_empty());
     }
 
     #[test]
