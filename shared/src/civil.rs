@@ -1,6 +1,21 @@
 //! Calendar dates as day numbers: days since 1970-01-01 in the proleptic Gregorian calendar,
 //! both ways, for the tools that turn log dates into ranges and timestamps.
 
+/// The number of days in month `m` (1-12) of year `y`.
+pub fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Whether `y-m-d` is a real date (month 1-12, day within the month).
+pub fn is_date(y: i64, m: u32, d: u32) -> bool {
+    (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -39,5 +54,19 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(civil_from_days(16_629), (2015, 7, 13));
         assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
+    }
+
+    #[test]
+    fn real_dates_only() {
+        assert!(is_date(2024, 2, 29) && is_date(2000, 2, 29) && is_date(2023, 12, 31));
+        assert!(!is_date(2023, 2, 29) && !is_date(1900, 2, 29));
+        assert!(!is_date(2023, 4, 31) && !is_date(2023, 13, 1) && !is_date(2023, 0, 1));
+        assert!(!is_date(2023, 1, 0));
+        // Every day number's date is real, and the day after a month's last is not.
+        for day in 0..20_000 {
+            let (y, m, d) = civil_from_days(day);
+            assert!(is_date(y, m, d));
+            assert!(!is_date(y, m, days_in_month(y, m) + 1));
+        }
     }
 }

@@ -312,10 +312,14 @@ fn broken_pipe_is_quiet() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 11] = [
         &["--fields", "timestamp,nope"],
         &["--status", "2x"],
+        &["--status", ""],
+        &["--method", " , "],
+        &["--result-type", ""],
         &["--since", "yesterday"],
+        &["--until", "2017-02-30"],
         &["--extract", "^/models/([0-9]+)"],
         &["--path", "("],
         &["--events-only"],

@@ -146,6 +146,9 @@ impl StatusSet {
                 ));
             }
         }
+        if set.codes.is_empty() && !set.classes.contains(&true) {
+            return Err(EMPTY_LIST.replace("{flag}", "--status"));
+        }
         Ok(set)
     }
 
@@ -158,18 +161,26 @@ impl StatusSet {
     }
 }
 
+/// A keep-list with nothing in it would drop every line: surely a mistake (an unset shell
+/// variable), so a usage error.
+const EMPTY_LIST: &str = "{flag}: the list is empty, which would drop every line";
+
 /// A comma-separated list of words matched case-insensitively (methods, result types).
 #[derive(Clone, Debug)]
 pub struct WordSet(Vec<Vec<u8>>);
 
 impl WordSet {
-    pub fn parse(list: &str) -> WordSet {
-        WordSet(
-            list.split(',')
-                .map(|s| s.trim().as_bytes().to_vec())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        )
+    /// Parses `list`, the value of `flag` (named in the error for an empty list).
+    pub fn parse(flag: &str, list: &str) -> Result<WordSet, String> {
+        let words: Vec<Vec<u8>> = list
+            .split(',')
+            .map(|s| s.trim().as_bytes().to_vec())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if words.is_empty() {
+            return Err(EMPTY_LIST.replace("{flag}", flag));
+        }
+        Ok(WordSet(words))
     }
 
     #[inline]
@@ -280,6 +291,10 @@ mod tests {
         assert!(!f.matches(b"301") && !f.matches(b"-") && !f.matches(b"20"));
         assert!(StatusSet::parse("2x").is_err());
         assert!(StatusSet::parse("abc").is_err());
+        for empty in ["", " ", ",", " , "] {
+            assert!(StatusSet::parse(empty).is_err(), "{empty:?}");
+            assert!(WordSet::parse("--method", empty).is_err(), "{empty:?}");
+        }
     }
 
     fn subject<'a>(path: &'a [u8], stamp: Option<&'a Stamp>) -> Subject<'a> {
@@ -296,7 +311,7 @@ mod tests {
     fn first_drop_reason_wins() {
         let f = Filters {
             static_ext: Some(StaticExt::parse("css").unwrap()),
-            methods: Some(WordSet::parse("post")),
+            methods: Some(WordSet::parse("--method", "post").unwrap()),
             path: Some(Regex::new("^/api").unwrap()),
             ..Filters::default()
         };

@@ -319,6 +319,11 @@ fn build_filters(args: &Args) -> anyhow::Result<Filters> {
         (None, true) => Some(StaticExt::parse(DEFAULT_STATIC_EXT).map_err(usage)?),
         (None, false) => None,
     };
+    let words = |flag: &str, list: &Option<String>| {
+        list.as_deref()
+            .map(|list| WordSet::parse(flag, list).map_err(usage))
+            .transpose()
+    };
     let bound = |flag: &str, t: &Option<String>| {
         t.as_deref()
             .map(|t| time::parse_bound(t).map_err(|e| usage(format!("{flag}: {e}"))))
@@ -332,8 +337,8 @@ fn build_filters(args: &Args) -> anyhow::Result<Filters> {
             .map(StatusSet::parse)
             .transpose()
             .map_err(usage)?,
-        methods: args.method.as_deref().map(WordSet::parse),
-        result_types: args.result_type.as_deref().map(WordSet::parse),
+        methods: words("--method", &args.method)?,
+        result_types: words("--result-type", &args.result_type)?,
         since: bound("--since", &args.since)?,
         until: bound("--until", &args.until)?,
         path: regex("--path", &args.path)?,

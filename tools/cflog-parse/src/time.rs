@@ -2,16 +2,16 @@
 //!
 //! Timestamps of this one fixed shape sort as text in time order, so filters compare bytes.
 
-use onebox::civil::civil_from_days;
+use onebox::civil::{civil_from_days, is_date};
 
 /// A timestamp as `YYYY-MM-DDTHH:MM:SSZ`.
 pub type Stamp = [u8; 20];
 
 /// Builds the timestamp from CloudFront's `date` (YYYY-MM-DD) and `time` (HH:MM:SS); `None`
-/// when either is not of that shape.
+/// when either is not of that shape or not a real date and time of day.
 #[inline]
 pub fn from_date_time(date: &[u8], time: &[u8]) -> Option<Stamp> {
-    if !shape(date, b"dddd-dd-dd") || !shape(time, b"dd:dd:dd") {
+    if !is_real_date(date) || !is_real_time(time) {
         return None;
     }
     let mut s = *b"0000-00-00T00:00:00Z";
@@ -38,6 +38,32 @@ pub fn from_epoch(text: &[u8]) -> Option<Stamp> {
     text.as_bytes().try_into().ok()
 }
 
+/// Whether `date` is `YYYY-MM-DD` and a day of the calendar (not `2017-02-30`).
+#[inline]
+fn is_real_date(date: &[u8]) -> bool {
+    shape(date, b"dddd-dd-dd")
+        && is_date(
+            number(&date[..4]).into(),
+            number(&date[5..7]),
+            number(&date[8..10]),
+        )
+}
+
+/// Whether `time` is `HH:MM:SS` and a time of day (a leap second's `:60` allowed).
+#[inline]
+fn is_real_time(time: &[u8]) -> bool {
+    shape(time, b"dd:dd:dd")
+        && number(&time[..2]) < 24
+        && number(&time[3..5]) < 60
+        && number(&time[6..8]) <= 60
+}
+
+/// The value of a run of ASCII digits (checked by [`shape`]).
+#[inline]
+fn number(digits: &[u8]) -> u32 {
+    digits.iter().fold(0, |n, &c| n * 10 + u32::from(c - b'0'))
+}
+
 /// Whether `s` matches `pattern`, where `d` is any ASCII digit and other bytes are literal.
 fn shape(s: &[u8], pattern: &[u8]) -> bool {
     s.len() == pattern.len()
@@ -58,7 +84,7 @@ pub fn parse_bound(text: &str) -> Result<Stamp, String> {
     let t = text.trim();
     let t = t.strip_suffix('Z').unwrap_or(t).as_bytes();
     let mut s = *b"0000-00-00T00:00:00Z";
-    if t.len() < 10 || !shape(&t[..10], b"dddd-dd-dd") {
+    if t.len() < 10 || !is_real_date(&t[..10]) {
         return Err(bad());
     }
     s[..10].copy_from_slice(&t[..10]);
@@ -68,9 +94,9 @@ pub fn parse_bound(text: &str) -> Result<Stamp, String> {
         6 | 9 if matches!(rest[0], b'T' | b't' | b' ') => {
             let hms = &rest[1..];
             let ok = if hms.len() == 5 {
-                shape(hms, b"dd:dd")
+                is_real_time(&[hms, b":00"].concat())
             } else {
-                shape(hms, b"dd:dd:dd")
+                is_real_time(hms)
             };
             if !ok {
                 return Err(bad());
@@ -94,6 +120,23 @@ mod tests {
         );
         assert!(from_date_time(b"2019-12-4", b"21:02:31").is_none());
         assert!(from_date_time(b"2019-12-04", b"-").is_none());
+        // The shape is not enough: the date and time must exist.
+        assert!(from_date_time(b"2020-02-29", b"23:59:60").is_some());
+        for (date, time) in [
+            ("2017-13-45", "00:00:00"),
+            ("2017-02-29", "00:00:00"),
+            ("2017-04-31", "00:00:00"),
+            ("2017-00-10", "00:00:00"),
+            ("2017-01-15", "24:00:00"),
+            ("2017-01-15", "99:99:99"),
+            ("2017-01-15", "12:60:00"),
+            ("2017-01-15", "12:00:61"),
+        ] {
+            assert!(
+                from_date_time(date.as_bytes(), time.as_bytes()).is_none(),
+                "{date} {time}"
+            );
+        }
     }
 
     #[test]
@@ -121,5 +164,9 @@ mod tests {
         assert!(parse_bound("2024-10-11T22").is_err());
         assert!(parse_bound("2024-10-11T22:33:27+02:00").is_err());
         assert!(parse_bound("yesterday").is_err());
+        assert!(parse_bound("2017-99-99").is_err());
+        assert!(parse_bound("2017-02-30").is_err());
+        assert!(parse_bound("2017-01-15T25:00").is_err());
+        assert!(parse_bound("2017-01-15T23:59:60").is_ok());
     }
 }
