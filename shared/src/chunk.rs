@@ -14,6 +14,9 @@ use std::sync::Arc;
 /// Default block size: big enough to amortise hand-offs, small enough to bound memory.
 pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
 
+/// A UTF-8 byte order mark, dropped from the start of a source.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The first read of a block asks for at most this much (see `Chunker::fill`).
 const FIRST_WINDOW: usize = 64 << 10;
 
@@ -223,7 +226,12 @@ impl<R: Read> Chunker<R> {
     }
 
     /// Makes `buf` (whole lines) the next block: numbers its lines and notes its headers.
-    fn seal(&mut self, buf: Vec<u8>) -> Option<Block> {
+    fn seal(&mut self, mut buf: Vec<u8>) -> Option<Block> {
+        if self.next_line == 1 && buf.starts_with(UTF8_BOM) {
+            // Editors and exports on Windows start text with a byte order mark; left in, it
+            // would make the first JSON line invalid and the first TSV column misnamed.
+            buf.drain(..UTF8_BOM.len());
+        }
         if buf.is_empty() {
             if let Some(pool) = &self.pool {
                 pool.put(buf);
@@ -372,7 +380,10 @@ impl<R: io::BufRead> ReadLines<R> {
             return Ok(None);
         }
         self.line_no += 1;
-        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+        let mut line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+        if self.line_no == 1 {
+            line = line.strip_prefix(UTF8_BOM).unwrap_or(line); // as Chunker does
+        }
         Ok(Some((self.line_no, trim_cr(line))))
     }
 }
@@ -544,6 +555,23 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_at_the_start_is_dropped() {
+        let with_bom = b"\xEF\xBB\xBFa\tb\n1\t2\n\xEF\xBB\xBFkept\n";
+        for size in [2, 5, 1 << 20] {
+            let got = blocks(with_bom, size, HeaderRule::FirstDataLine);
+            let joined: Vec<u8> = got.iter().flat_map(|b| b.data.clone()).collect();
+            assert_eq!(
+                joined,
+                &with_bom[3..],
+                "only the first one, block size {size}"
+            );
+            assert_eq!(got[0].header.as_ref().unwrap().text, b"a\tb");
+        }
+        let mut c = Chunker::new(io::empty(), 2, HeaderRule::None).preloaded(with_bom.to_vec());
+        assert_eq!(c.next_block().unwrap().unwrap().data, &with_bom[3..]);
+    }
+
+    #[test]
     fn preloaded_data_is_one_block_like_a_big_read() {
         let input = b"#Fields: a b\n1 2\n3 4".to_vec();
         let rule = HeaderRule::LastWithPrefix(b"#Fields:");
@@ -575,7 +603,8 @@ mod tests {
 
     #[test]
     fn read_lines_numbers_every_line_and_strips_line_ends() {
-        let mut r = ReadLines::new(&b"a\r\n\n# c\nlast"[..]);
+        // A byte order mark is dropped from the first line only.
+        let mut r = ReadLines::new(&b"\xEF\xBB\xBFa\r\n\n# c\nlast"[..]);
         let mut got = Vec::new();
         while let Some((n, line)) = r.next_line().unwrap() {
             got.push((n, line.to_vec()));
