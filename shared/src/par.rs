@@ -203,6 +203,16 @@ impl Pipeline {
         let threads = args.thread_count();
         let block_size = args.block_size as usize;
         let publishers = Publishers::start(&counters, args.progress, args.metrics_addr.as_deref())?;
+        if let Some(path) = args.stats.as_ref().filter(|p| p.as_os_str() != "-") {
+            // Written at the end, but a path that cannot be written is found out now, not
+            // after hours of work (an existing file is left as it is until then).
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .with_context(|| format!("--stats {}", path.display()))?;
+        }
         Ok(Pipeline {
             counters,
             threads,
@@ -1093,6 +1103,25 @@ mod tests {
                 "block {block}: the lines before the cut are kept"
             );
         }
+    }
+
+    #[test]
+    fn a_stats_path_that_cannot_be_written_fails_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(1, 1024, None);
+        a.stats = Some(dir.path().join("missing/st.json"));
+        let err = Pipeline::start("t", &a, HeaderRule::None).err().unwrap();
+        assert!(err.to_string().starts_with("--stats "), "{err}");
+        // A writable one is kept as it is until the end writes it.
+        let path = dir.path().join("st.json");
+        std::fs::write(&path, "old").unwrap();
+        a.stats = Some(path.clone());
+        let p = Pipeline::start("t", &a, HeaderRule::None).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        p.finish().unwrap();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"lines_in\":0"));
     }
 
     #[test]
