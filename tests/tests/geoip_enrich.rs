@@ -235,6 +235,66 @@ fn languages_add_paths_and_prefix() {
 }
 
 #[test]
+fn add_paths_of_another_shape_give_null_and_the_run_goes_on() {
+    let f = fixture();
+    // An index into a map, a key into an array, a key and an index into a number: null like
+    // a missing key, for every record (the run stopped at the first found address before).
+    let args = [
+        "--fields",
+        "country_iso",
+        "--add",
+        "v=city.names.0",
+        "--add",
+        "w=subdivisions.x",
+        "--add",
+        "x=location.latitude.a",
+        "--add",
+        "y=location.latitude.0",
+        "--add",
+        "region=subdivisions.0.iso_code",
+    ];
+    let input = "{\"c_ip\":\"10.0.0.1\"}\n{\"c_ip\":\"5.146.7.7\"}\n{\"c_ip\":\"1.128.0.1\"}\n";
+    let (text, st) = enrich(&f, &args, input);
+    let nulls = "\"v\":null,\"w\":null,\"x\":null,\"y\":null";
+    assert_eq!(
+        text,
+        format!(
+            "{{\"c_ip\":\"10.0.0.1\",\"geo_country_iso\":null,{nulls},\"region\":null}}\n\
+             {{\"c_ip\":\"5.146.7.7\",\"geo_country_iso\":\"DE\",{nulls},\"region\":\"HE\"}}\n\
+             {{\"c_ip\":\"1.128.0.1\",\"geo_country_iso\":\"AU\",{nulls},\"region\":\"NSW\"}}\n"
+        )
+    );
+    assert_eq!(st["ip_found"], 2);
+    assert_eq!(st["not_found"], 1);
+}
+
+#[test]
+fn add_adds_to_the_default_fields_and_fields_picks_the_named_ones() {
+    let f = fixture();
+    let input = "{\"c_ip\":\"1.128.0.1\"}\n";
+    let region = ["--add", "region=subdivisions.0.iso_code"];
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[],
+            "\"geo_country_iso\":\"AU\",\"geo_subdivision_iso\":\"NSW\",\"geo_city\":\"Sydney\",\
+             \"geo_lat\":-33.8688,\"geo_lon\":151.2093,\"geo_asn\":64611,\
+             \"geo_as_org\":\"Example Mobile AU\",",
+        ),
+        (&["--fields", ""], ""),
+        (&["--fields", "city"], "\"geo_city\":\"Sydney\","),
+    ];
+    for (fields, named) in cases {
+        let args = [fields, &region[..]].concat();
+        let (text, _) = enrich(&f, &args, input);
+        assert_eq!(
+            text,
+            format!("{{\"c_ip\":\"1.128.0.1\",{named}\"region\":\"NSW\"}}\n"),
+            "{fields:?}"
+        );
+    }
+}
+
+#[test]
 fn forwarded_for_lists_pick_first_or_last() {
     let f = fixture();
     let input = "{\"xff\":\"1.128.0.9, 10.0.0.1, 89.160.0.1\"}\n";
@@ -424,6 +484,8 @@ fn usage_errors_exit_2() {
         vec!["--add", "noequals"],
         vec!["--fields", "city,city"],
         vec!["--ip-pick", "middle"],
+        vec!["--fields", ""],
+        vec!["--add", "geo_city=city.names.en"],
     ] {
         let out = tool("geoip-enrich")
             .arg("--db")

@@ -80,6 +80,7 @@ impl Enricher {
                 match found.decode_path::<Any<'d>>(path) {
                     Ok(Some(v)) => return Ok(Some(v)),
                     Ok(None) => {}
+                    Err(e) if does_not_fit(&e) => {}
                     Err(e) => anyhow::bail!(
                         "--db {}: cannot read '{}' ({e})",
                         db.path.display(),
@@ -90,6 +91,14 @@ impl Enricher {
         }
         Ok(None)
     }
+}
+
+/// Whether a path failed only because the record has another shape there (a key into an
+/// array or a scalar, an index into a map): that is a missing value, like a missing key, not a
+/// broken database. maxminddb reports such a mismatch as `Decoding`; structural damage is
+/// `InvalidDatabase`, and runaway data a `ResourceLimit`, which stay errors.
+fn does_not_fit(e: &maxminddb::MaxMindDbError) -> bool {
+    matches!(e, maxminddb::MaxMindDbError::Decoding { .. })
 }
 
 fn corrupt(db: &Db, e: &maxminddb::MaxMindDbError) -> anyhow::Error {

@@ -143,15 +143,7 @@ pub fn added(spec: &str) -> Result<Field, String> {
 pub fn defaults(types: &[&str]) -> Result<Vec<&'static str>, String> {
     let mut out: Vec<&'static str> = Vec::new();
     for t in types {
-        let set: &[&'static str] = if t.contains("City") || t.contains("Enterprise") {
-            &["country_iso", "subdivision_iso", "city", "lat", "lon"]
-        } else if t.contains("Country") {
-            &["country_iso"]
-        } else if t.contains("ISP") {
-            &["asn", "as_org", "isp", "org"]
-        } else if t.contains("ASN") {
-            &["asn", "as_org"]
-        } else {
+        let Some(set) = defaults_of(t) else {
             return Err(format!(
                 "no default fields for database type '{t}': choose them with --fields or --add"
             ));
@@ -163,6 +155,21 @@ pub fn defaults(types: &[&str]) -> Result<Vec<&'static str>, String> {
         }
     }
     Ok(out)
+}
+
+/// The fields a database of type `t` usually holds; `None` for a type without usual fields.
+pub fn defaults_of(t: &str) -> Option<&'static [&'static str]> {
+    if t.contains("City") || t.contains("Enterprise") {
+        Some(&["country_iso", "subdivision_iso", "city", "lat", "lon"])
+    } else if t.contains("Country") {
+        Some(&["country_iso"])
+    } else if t.contains("ISP") {
+        Some(&["asn", "as_org", "isp", "org"])
+    } else if t.contains("ASN") {
+        Some(&["asn", "as_org"])
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -40,9 +40,12 @@ registered_country_iso, subdivision_iso, subdivision, city, postal, lat, lon, ac
 timezone, asn, as_org, isp, org. Names follow --lang (a list: the first language a record has).
 Each field comes from the first --db whose record holds it. Without --fields the databases'
 types choose: City: country_iso, subdivision_iso, city, lat, lon; Country: country_iso; ASN:
-asn, as_org; ISP: asn, as_org, isp, org. --add NAME=path reaches any other value
+asn, as_org; ISP: asn, as_org, isp, org. --add NAME=path adds any other value after those
 (--add region=subdivisions.0.iso_code; numbers index arrays, -1 is the last element; an
-empty path, --add geo=, adds the whole record as JSON).
+empty path, --add geo=, adds the whole record as JSON); a path the record does not have, or
+whose shape differs (an index into a map, a key into a list or a number), gives null. With
+--add, --fields '' adds no named fields, and a database of a type with no usual fields
+adds none.
 
 Databases are memory-mapped once and shared by all threads (the page cache holds one copy), and
 checked before any input is read: a missing, truncated or corrupt file is one error line and
@@ -58,6 +61,7 @@ EXAMPLES:
     geoip-enrich --db City.mmdb --fields country_iso,city --prefix '' -o tsv events.tsv
     geoip-enrich --db City.mmdb --ip-field x_forwarded_for --ip-pick first --fields country_iso
     geoip-enrich --db City.mmdb --add region=subdivisions.0.iso_code --lang de,en
+    geoip-enrich --db City.mmdb --fields '' --add region=subdivisions.0.iso_code
     geoip-enrich --info GeoLite2-City.mmdb
 
 COUNTERS (--stats):
@@ -89,9 +93,10 @@ pub struct Args {
     #[arg(long, value_name = "FIELD", default_value = "c_ip")]
     pub ip_field: String,
 
-    /// Fields to add, comma-separated [default: chosen by the database types].
+    /// Named fields to add, comma-separated ('' for none) [default: chosen by the database
+    /// types].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub fields: Vec<String>,
+    pub fields: Option<Vec<String>>,
 
     /// Prefix of the named fields' output names.
     #[arg(long, value_name = "TEXT", default_value = "geo_")]
@@ -145,25 +150,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         stdout.flush()?;
         return Ok(());
     }
-    let fields = compile_fields(&args)?;
+    let (named, added) = compile_fields(&args)?;
     // Databases open (and fail) before any input is read.
     let dbs = args
         .dbs
         .iter()
         .map(|p| Db::open(p, args.verify))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let fields = match fields {
+    let mut fields = match named {
         Some(f) => f,
-        None => {
-            let types: Vec<&str> = dbs.iter().map(Db::database_type).collect();
-            let names = fields::defaults(&types).map_err(usage)?;
-            names
-                .iter()
-                .map(|n| fields::named(n, &args.prefix, &args.lang))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(usage)?
-        }
+        None => default_fields(&args, &dbs)?,
     };
+    fields.extend(added);
+    if fields.is_empty() {
+        return Err(usage("no fields to add (--fields is empty and no --add)"));
+    }
     check_unique(&fields)?;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let enricher = Arc::new(Enricher {
@@ -193,27 +194,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     pipeline.finish()
 }
 
-/// The fields from --fields and --add, or `None` when the databases choose (no --fields).
-fn compile_fields(args: &Args) -> anyhow::Result<Option<Vec<fields::Field>>> {
+/// The named fields of --fields (`None` when not given: the databases choose) and the fields
+/// of --add.
+fn compile_fields(args: &Args) -> anyhow::Result<(Option<Vec<fields::Field>>, Vec<fields::Field>)> {
     if args.lang.iter().any(String::is_empty) {
         return Err(usage("--lang: empty language"));
     }
-    let mut out = Vec::new();
-    for name in &args.fields {
-        out.push(fields::named(name.trim(), &args.prefix, &args.lang).map_err(usage)?);
+    let named = match &args.fields {
+        Some(list) => Some(named_fields(field_names(list), args)?),
+        None => None,
+    };
+    let added = args
+        .add
+        .iter()
+        .map(|spec| fields::added(spec).map_err(usage))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((named, added))
+}
+
+/// The names in a --fields list; `--fields ''` is the empty list.
+fn field_names(list: &[String]) -> Vec<&str> {
+    match list {
+        [only] if only.trim().is_empty() => Vec::new(),
+        _ => list.iter().map(|n| n.trim()).collect(),
     }
-    for spec in &args.add {
-        out.push(fields::added(spec).map_err(usage)?);
+}
+
+/// Compiles named fields with the prefix and languages.
+fn named_fields(names: Vec<&str>, args: &Args) -> anyhow::Result<Vec<fields::Field>> {
+    names
+        .into_iter()
+        .map(|n| fields::named(n, &args.prefix, &args.lang).map_err(usage))
+        .collect()
+}
+
+/// The named fields the databases' types choose. With --add the user has said what else to
+/// take, so a database of a type with no usual fields adds none instead of being an error.
+fn default_fields(args: &Args, dbs: &[Db]) -> anyhow::Result<Vec<fields::Field>> {
+    let mut types: Vec<&str> = dbs.iter().map(Db::database_type).collect();
+    if !args.add.is_empty() {
+        types.retain(|t| fields::defaults_of(t).is_some());
     }
-    if args.fields.is_empty() && !out.is_empty() {
-        // Only --add: just those fields.
-        return Ok(Some(out));
-    }
-    Ok(if args.fields.is_empty() {
-        None
-    } else {
-        Some(out)
-    })
+    let names = fields::defaults(&types).map_err(usage)?;
+    named_fields(names, args)
 }
 
 fn check_unique(fields: &[fields::Field]) -> anyhow::Result<()> {
