@@ -186,6 +186,51 @@ fn bad_tables_fail_before_reading_input() {
 }
 
 #[test]
+fn a_csv_table_with_an_unterminated_quote_fails_naming_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("unterm.csv"),
+        "id,owner\nm1,\"alice\nm2,bob\nm3,carol\n",
+    )
+    .unwrap();
+    let out = run_with_input(
+        tool("kv-join").current_dir(d.path()).args([
+            "--table",
+            "unterm.csv",
+            "--key",
+            "k",
+            "--table-key",
+            "id",
+        ]),
+        b"{\"k\":\"m2\"}\n{\"k\":\"m3\"}\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "kv-join: --table unterm.csv:2: unterminated quoted field (its closing quote is missing)\n"
+    );
+}
+
+#[test]
+fn tsv_table_keys_may_start_with_a_hash() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("t.tsv"),
+        "# owners\nid\towner\n#a\tx\n\nb\ty\n",
+    )
+    .unwrap();
+    let args = ["--table", "t.tsv", "--key", "k", "--table-key", "id"];
+    let (text, st) = join(d.path(), &args, "{\"k\":\"#a\"}\n{\"k\":\"b\"}\n");
+    assert_eq!(
+        text,
+        "{\"k\":\"#a\",\"owner\":\"x\"}\n{\"k\":\"b\",\"owner\":\"y\"}\n"
+    );
+    assert_eq!(st["table_rows"], 2);
+    assert_eq!(st["found"], 2);
+}
+
+#[test]
 fn tsv_records_get_columns_and_one_header() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();

@@ -268,10 +268,12 @@ impl Loader<'_> {
             .with_context(|| format!("--table {}", self.name))?
         {
             self.consumed += line.len() as u64 + 1;
-            if line.is_empty() || line[0] == b'#' {
-                continue;
-            }
             if self.builder.is_none() {
+                // Blank lines and `#` comments may come before the header; past it every line
+                // is a row (a key may start with `#`).
+                if line.is_empty() || line[0] == b'#' {
+                    continue;
+                }
                 let columns: Vec<String> = tsv::cells(line)
                     .map(|c| {
                         text.clear();
@@ -282,6 +284,11 @@ impl Loader<'_> {
                 self.start(&columns)?;
                 positions = self.positions(&columns)?;
                 width = columns.len();
+                continue;
+            }
+            // An empty line cannot be a row of several columns; of one column it is the row
+            // whose key is empty.
+            if line.is_empty() && width > 1 {
                 continue;
             }
             cell_ranges(line, &mut cells);
@@ -319,7 +326,7 @@ impl Loader<'_> {
     fn csv(&mut self, reader: impl Read) -> anyhow::Result<()> {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
-            .from_reader(reader);
+            .from_reader(QuoteTracker::new(reader));
         let columns: Vec<String> = csv
             .headers()
             .with_context(|| format!("--table {}", self.name))?
@@ -335,7 +342,15 @@ impl Loader<'_> {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => anyhow::bail!("--table {}: {e}", self.name),
+                Err(e) => {
+                    // A quote left open makes the last record swallow the rest of the table,
+                    // which can surface as a ragged record: name the cause instead.
+                    if matches!(csv.read_byte_record(&mut record), Ok(false)) {
+                        let start = e.position().map_or(0, csv::Position::byte);
+                        self.check_quotes(csv.get_mut(), start)?;
+                    }
+                    anyhow::bail!("--table {}: {e}", self.name)
+                }
             }
             let line = record.position().map_or(0, |p| p.line());
             self.consumed =
@@ -356,7 +371,23 @@ impl Loader<'_> {
             key.extend_from_slice(&record[positions[0]]);
             self.row(line, &key, &values)?;
         }
-        Ok(())
+        self.check_quotes(csv.get_mut(), 0)
+    }
+
+    /// Reads the rest of the table through `quotes` and fails, naming the line, if a quoted
+    /// field opened at or after byte `from` is never closed (the csv crate silently ends it at
+    /// the end of the input).
+    fn check_quotes(&self, quotes: &mut QuoteTracker<impl Read>, from: u64) -> anyhow::Result<()> {
+        std::io::copy(quotes, &mut std::io::sink())
+            .with_context(|| format!("--table {}", self.name))?;
+        match quotes.open() {
+            Some(open) if open.byte >= from => anyhow::bail!(
+                "--table {}:{}: unterminated quoted field (its closing quote is missing)",
+                self.name,
+                open.line
+            ),
+            _ => Ok(()),
+        }
     }
 
     fn ndjson(&mut self, reader: impl BufRead) -> anyhow::Result<()> {
@@ -507,6 +538,112 @@ impl RowValues {
     }
 }
 
+/// Where a quoted CSV field starts: byte offset and line (1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct QuoteStart {
+    byte: u64,
+    line: u64,
+}
+
+/// Where the CSV reader is, for its quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    /// Not in a quoted field.
+    Outside,
+    Inside,
+    /// Just past a quote inside a quoted field: it closed the field, or a second quote follows
+    /// (an escaped quote).
+    Closing,
+}
+
+/// A reader that follows the quoting of the CSV passing through it the way the csv crate
+/// (with its default settings) parses it: a quote opens a quoted field only at the start of a
+/// field, `""` inside one is a quote, and any other quote closes it. The crate ends a quoted
+/// field left open at the end of the input without an error, so the loader asks this reader.
+struct QuoteTracker<R> {
+    inner: R,
+    state: Quoting,
+    /// The last quoted field opened.
+    last_open: Option<QuoteStart>,
+    /// Bytes and lines (`\n`) before the current read.
+    byte: u64,
+    lines: u64,
+    /// The byte before the current read (a field starts after a line end at first).
+    prev: u8,
+}
+
+impl<R: Read> QuoteTracker<R> {
+    fn new(inner: R) -> Self {
+        QuoteTracker {
+            inner,
+            state: Quoting::Outside,
+            last_open: None,
+            byte: 0,
+            lines: 0,
+            prev: b'\n',
+        }
+    }
+
+    /// The quoted field still open, once everything has been read.
+    fn open(&self) -> Option<QuoteStart> {
+        self.last_open.filter(|_| self.state == Quoting::Inside)
+    }
+
+    /// Follows the quotes of the next bytes read, `buf`.
+    fn scan(&mut self, buf: &[u8]) {
+        // Lines are counted up to `counted` only when a field opens, so each byte is counted once.
+        let mut counted = 0;
+        let mut i = 0;
+        while i < buf.len() {
+            match self.state {
+                Quoting::Inside => match memchr::memchr(b'"', &buf[i..]) {
+                    Some(k) => {
+                        i += k + 1;
+                        self.state = Quoting::Closing;
+                    }
+                    None => break,
+                },
+                Quoting::Closing if buf[i] == b'"' => {
+                    i += 1;
+                    self.state = Quoting::Inside;
+                }
+                Quoting::Closing => self.state = Quoting::Outside,
+                Quoting::Outside => match memchr::memchr(b'"', &buf[i..]) {
+                    Some(k) => {
+                        let q = i + k;
+                        let before = if q == 0 { self.prev } else { buf[q - 1] };
+                        if matches!(before, b',' | b'\n' | b'\r') {
+                            self.lines +=
+                                memchr::memchr_iter(b'\n', &buf[counted..q]).count() as u64;
+                            counted = q;
+                            self.last_open = Some(QuoteStart {
+                                byte: self.byte + q as u64,
+                                line: self.lines + 1,
+                            });
+                            self.state = Quoting::Inside;
+                        }
+                        i = q + 1;
+                    }
+                    None => break,
+                },
+            }
+        }
+        self.lines += memchr::memchr_iter(b'\n', &buf[counted..]).count() as u64;
+        self.byte += buf.len() as u64;
+        if let Some(&last) = buf.last() {
+            self.prev = last;
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The byte ranges of `line`'s TSV cells, into `out` (cleared first).
 fn cell_ranges(line: &[u8], out: &mut Vec<std::ops::Range<usize>>) {
     out.clear();
@@ -638,5 +775,88 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("(lines 1 and 3)"), "{err}");
+    }
+
+    #[test]
+    fn tsv_keys_may_start_with_a_hash_past_the_header() {
+        // Comments and blank lines are skipped only before the header.
+        let text = "# owners\n\nid\tv\n#a\tx\n\nb\ty\n";
+        let t = load_str("h.tsv", text, &[], Duplicates::Error).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(b"#a", Format::Ndjson).unwrap(), b",\"v\":\"x\"");
+        assert_eq!(t.get(b"b", Format::Ndjson).unwrap(), b",\"v\":\"y\"");
+        // With one column an empty line is the row whose key is empty.
+        let t = load_str("one.tsv", "id\na\n\n#b\n", &[], Duplicates::Error).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.get(b"", Format::Ndjson).unwrap(), b"");
+        assert_eq!(t.get(b"#b", Format::Ndjson).unwrap(), b"");
+    }
+
+    fn csv_error(text: &str) -> String {
+        load_str("q.csv", text, &[], Duplicates::Error)
+            .err()
+            .expect("an error")
+            .to_string()
+    }
+
+    #[test]
+    fn csv_unterminated_quotes_name_the_line_they_open_on() {
+        let err = csv_error("id,owner\nm1,\"alice\nm2,bob\nm3,carol\n");
+        assert!(
+            err.ends_with("q.csv:2: unterminated quoted field (its closing quote is missing)"),
+            "{err}"
+        );
+        // After a valid multi-line cell, and without a final newline.
+        let err = csv_error("id,owner\nm1,\"a\nb\"\nm2,\"bob");
+        assert!(
+            err.ends_with("q.csv:4: unterminated quoted field (its closing quote is missing)"),
+            "{err}"
+        );
+        // Open in a column before the last, the swallowed record is also ragged: the quote is
+        // the cause named.
+        let err = csv_error("id,owner,team\nm1,x,y\nm2,\"bob,z\nm3,c,d\n");
+        assert!(
+            err.ends_with("q.csv:3: unterminated quoted field (its closing quote is missing)"),
+            "{err}"
+        );
+        // A ragged row before a quote left open is reported first.
+        let err = csv_error("id,owner\nm1,x,y\nm2,\"bob\n");
+        assert!(err.contains("line: 2"), "{err}");
+    }
+
+    #[test]
+    fn csv_quoted_cells_may_span_lines_and_hold_quotes() {
+        let text =
+            "id,owner\nm1,\"alice\r\nsmith\"\nm2,\"say \"\"hi\"\"\"\nm3,5\"11\n\"m4\",\"\"\n";
+        let t = load_str("ok.csv", text, &[], Duplicates::Error).unwrap();
+        assert_eq!(t.len(), 4);
+        assert_eq!(
+            t.get(b"m1", Format::Ndjson).unwrap(),
+            b",\"owner\":\"alice\\r\\nsmith\""
+        );
+        assert_eq!(
+            t.get(b"m2", Format::Ndjson).unwrap(),
+            b",\"owner\":\"say \\\"hi\\\"\""
+        );
+        assert_eq!(
+            t.get(b"m3", Format::Ndjson).unwrap(),
+            b",\"owner\":\"5\\\"11\""
+        );
+        assert_eq!(t.get(b"m4", Format::Ndjson).unwrap(), b",\"owner\":null");
+    }
+
+    #[test]
+    fn quote_tracking_does_not_depend_on_read_sizes() {
+        let open = QuoteStart { byte: 19, line: 4 };
+        let text: &[u8] = b"a,\"x\"\"\ny\"\n5\"1,\"\"\nb,\"c\nd";
+        for cut in 0..=text.len() {
+            let mut q = QuoteTracker::new(std::io::empty());
+            q.scan(&text[..cut]);
+            q.scan(&text[cut..]);
+            assert_eq!(q.open(), Some(open), "cut at {cut}");
+        }
+        let mut q = QuoteTracker::new(std::io::empty());
+        q.scan(b"a,\"x\"\"\"\n\"\"\n");
+        assert_eq!(q.open(), None);
     }
 }
