@@ -3,16 +3,7 @@
 //! CloudFront names each log object after the UTC hour its requests fall in, so a range of
 //! hours is a range of integers, and every hour gives one key prefix.
 
-use onebox::civil::{civil_from_days, days_from_civil};
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
+use onebox::civil::{civil_from_days, days_from_civil, is_date};
 
 fn number(text: &str, digits: usize) -> Option<u32> {
     (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
@@ -26,10 +17,10 @@ pub fn parse_date(text: &str) -> Option<i64> {
     let y = number(parts.next()?, 4)?;
     let m = number(parts.next()?, 2)?;
     let d = number(parts.next()?, 2)?;
-    if parts.next().is_some() || !(1..=12).contains(&m) || d == 0 {
+    if parts.next().is_some() {
         return None;
     }
-    (d <= days_in_month(y as i64, m)).then(|| days_from_civil(y as i64, m, d))
+    is_date(y.into(), m, d).then(|| days_from_civil(y.into(), m, d))
 }
 
 /// Parses an hour given as `YYYY-MM-DDTHH` (also `YYYY-MM-DD-HH`, as in log names, or a bare
