@@ -413,3 +413,66 @@ fn mount(dir: &Path, options: &str) -> bool {
 fn umount(dir: &Path) {
     let _ = std::process::Command::new("umount").arg(dir).status();
 }
+
+#[test]
+fn a_tsv_header_naming_a_column_twice_stops_with_its_name() {
+    // Mapping such rows by name would lose one of the values: stop, for the first input (whose
+    // header gives the columns), a later one, and with --columns alike.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("dup.tsv"), "a\tb\ta\n1\t2\t3\n").unwrap();
+    fs::write(dir.path().join("ok.tsv"), "a\tb\n1\t2\n").unwrap();
+    let message = "csv-chunk: dup.tsv: the header (line 1) names the column \"a\" more than once\n";
+    for args in ["dup.tsv", "ok.tsv dup.tsv", "--columns b dup.tsv"] {
+        let out = sh(dir.path(), &format!("csv-chunk --out o/r.csv {args}"));
+        assert_eq!(out.status.code(), Some(1), "{args}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), message, "{args}");
+        assert_eq!(lines(&out), Vec::<String>::new(), "{args}");
+        assert_eq!(dir_names(&dir.path().join("o")), BTreeSet::new(), "{args}");
+    }
+}
+
+#[test]
+fn an_ndjson_record_holding_a_key_twice_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("in.ndjson"),
+        "{\"a\":1,\"b\":2}\n{\"a\":3,\"b\":4,\"a\":5}\n{\"b\":6}\n",
+    )
+    .unwrap();
+    let out = sh(
+        dir.path(),
+        "csv-chunk --out o/r --stats s.json --reject rej.txt in.ndjson && cat o/r-000001.csv",
+    );
+    assert_eq!(ok_stdout(&out), "o/r-000001.csv\na,b\n1,2\n,6\n");
+    let st = stats(&dir.path().join("s.json"));
+    assert_eq!(st["rejected_duplicate_key"], 1);
+    assert_lines_accounted(&st, "records_out");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("rej.txt")).unwrap(),
+        "in.ndjson:2\tduplicate_key\t{\"a\":3,\"b\":4,\"a\":5}\n"
+    );
+}
+
+#[test]
+fn by_values_that_look_sanitized_keep_families_of_their_own() {
+    // `a/b` is written as a_b-3a8e75c1 and null as _: the literal values `a_b-3a8e75c1` and
+    // `_` must not join those families.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("c.ndjson"),
+        "{\"ev\":\"a/b\",\"v\":1}\n{\"ev\":\"a_b-3a8e75c1\",\"v\":2}\n{\"ev\":null,\"v\":3}\n\
+         {\"ev\":\"_\",\"v\":4}\n",
+    )
+    .unwrap();
+    let out = sh(
+        dir.path(),
+        "csv-chunk --out o/p.csv --by ev c.ndjson >/dev/null && for f in o/*; do echo \"$f\"; tail -n +2 \"$f\"; done",
+    );
+    assert_eq!(
+        ok_stdout(&out),
+        "o/p-_-000001.csv\n,3\n\
+         o/p-_-da0c196e-000001.csv\n_,4\n\
+         o/p-a_b-3a8e75c1-000001.csv\na/b,1\n\
+         o/p-a_b-3a8e75c1-26fbce43-000001.csv\na_b-3a8e75c1,2\n"
+    );
+}

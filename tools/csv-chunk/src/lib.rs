@@ -52,7 +52,8 @@ unless --gzip. Existing files of the same names are replaced.
 Columns: --columns fixes them and their order (dotted paths into nested NDJSON, or TSV column
 names; a missing field is a null cell, other fields are left out). Without it, the columns are
 the first record's top-level fields (or the TSV header), and a later record with a field not
-among them is rejected (new_field) rather than silently dropped. With several inputs and no
+among them is rejected (new_field) rather than silently dropped, as is one holding a field twice
+(duplicate_key). A TSV header naming a column twice is an error. With several inputs and no
 --columns, the first input is read twice (so it must be a regular file).
 
 CSV (RFC 4180): fields are quoted only when they hold the delimiter, a quote, CR or LF, or equal
@@ -65,7 +66,8 @@ written as U+FFFD, and each cell so repaired is counted as utf8_repaired.
 --by values are made safe for file names: ASCII letters, digits and _-.+=@ are kept, any other
 byte becomes _, no name starts with . or holds .., names are cut at 64 bytes, and a value that
 had to change gets a hash suffix so distinct values stay distinct (a/b -> a_b-3a8e75c1). An
-empty, null or missing value is the family _.
+empty, null or missing value is the family _. A value that could be taken for a changed one
+(_ itself, or one ending in - and 8 hex digits like a_b-3a8e75c1) gets a hash suffix too.
 
 Each file is written as NAME.tmp.<pid> beside its final name and renamed when complete. Only then
 is its path printed on stdout (one per line, flushed at once, in the order files complete: a
@@ -98,8 +100,8 @@ EXAMPLES:
 EXIT STATUS:
     0  success (rejected lines are counted and reported, not errors, unless --strict);
        also when stdout is closed early (| head)
-    1  an input could not be read, an output could not be written (unwritable directory,
-       disk full), or --strict and a rejected line
+    1  an input could not be read (or its TSV header names a column twice), an output could
+       not be written (unwritable directory, disk full), or --strict and a rejected line
     2  usage error";
 
 /// Command-line arguments.

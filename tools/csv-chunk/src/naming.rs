@@ -69,16 +69,20 @@ impl OutName {
     }
 }
 
+/// The family of the empty value (also null or missing).
+const EMPTY_FAMILY: &str = "_";
+
 /// A `--by` value made safe as part of a file name.
 ///
 /// Kept: ASCII letters, digits and `_ - . + = @`. Any other byte (`/`, control bytes,
 /// spaces, non-ASCII) becomes `_`, a `.` that starts the name or follows another `.` becomes
 /// `_` (so no `..` and no hidden files), and the name is cut at 64 bytes. A value that had to
-/// change gets `-` and 8 hex digits of its hash appended, so distinct values stay distinct
-/// files; the empty value (also null or missing) is `_`.
+/// change gets `-` and 8 hex digits of its hash appended; so does a value that could be taken
+/// for a changed one (see [`looks_changed`]). So distinct values give distinct names, barring
+/// a hash collision. The empty value (also null or missing) is `_`.
 pub fn sanitize_family(value: &[u8]) -> String {
     if value.is_empty() {
-        return "_".to_string();
+        return EMPTY_FAMILY.to_string();
     }
     let mut name = String::with_capacity(value.len().min(MAX_FAMILY) + 9);
     let mut changed = value.len() > MAX_FAMILY;
@@ -92,11 +96,22 @@ pub fn sanitize_family(value: &[u8]) -> String {
         name.push(out as char);
         prev = c;
     }
-    if changed {
+    if changed || looks_changed(&name) {
         name.push('-');
         name.push_str(&format!("{:08x}", fnv1a32(value)));
     }
     name
+}
+
+/// Whether a name could also be the result of changing some value: the empty value's family,
+/// or a name ending in a hash suffix (`-` and 8 lowercase hex digits). Such a value is given a
+/// suffix of its own, or `a/b` (`a_b-3a8e75c1`) and the value `a_b-3a8e75c1` would share files.
+fn looks_changed(name: &str) -> bool {
+    let ends_in_hash = name.len() >= 9 && {
+        let (rest, hex) = name.split_at(name.len() - 8);
+        rest.ends_with('-') && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    name == EMPTY_FAMILY || ends_in_hash
 }
 
 /// FNV-1a (32 bit): a stable, dependency-free hash for name suffixes.
@@ -159,5 +174,21 @@ mod tests {
         }
         assert_ne!(sanitize_family(b"a/b"), sanitize_family(b"a_b"));
         assert_ne!(sanitize_family(&[b'z'; 300]), sanitize_family(&[b'z'; 301]));
+    }
+
+    #[test]
+    fn a_value_that_looks_changed_gets_a_suffix_too() {
+        assert_eq!(sanitize_family(b"a/b"), "a_b-3a8e75c1");
+        // Kept as they are, these would be the names of `a/b` and of the empty value.
+        assert_eq!(
+            sanitize_family(b"a_b-3a8e75c1"),
+            format!("a_b-3a8e75c1-{:08x}", fnv1a32(b"a_b-3a8e75c1"))
+        );
+        assert_eq!(sanitize_family(b"_"), format!("_-{:08x}", fnv1a32(b"_")));
+        assert_eq!(sanitize_family(b""), "_");
+        // Not a suffix we make: kept as they are.
+        for kept in ["a-3A8E75C1", "a-3a8e75c", "a_3a8e75c1", "a-3a8e75c1x", "__"] {
+            assert_eq!(sanitize_family(kept.as_bytes()), kept);
+        }
     }
 }

@@ -6,8 +6,11 @@
 //! * the first record's fields (no `--columns`): an NDJSON record's top-level members or a TSV
 //!   header's columns. A later record with a field outside them is rejected (`new_field`), so
 //!   no value is ever dropped silently; a field it lacks is a null cell.
+//!
+//! A name given twice has no one value: a TSV header naming a column twice stops the run (see
+//! [`tsv_names`]), and an NDJSON record holding a key twice is rejected (`duplicate_key`).
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use onebox::chunk::Header;
 use onebox::json::Extractor;
 use onebox::record::{self, FieldReader, Format, Layout, Record, Value};
@@ -28,13 +31,7 @@ pub enum ColumnSpec {
 /// Column names from the first data line of a source.
 pub fn names_from_header(header: &Header, forced: Option<Format>) -> Result<Vec<Vec<u8>>, String> {
     match record::layout(forced, header) {
-        Layout::Tsv(h) => Ok(tsv::cells(&h.text)
-            .map(|c| {
-                let mut name = Vec::new();
-                tsv::unescape_into(c, &mut name);
-                name
-            })
-            .collect()),
+        Layout::Tsv(h) => tsv_names(h),
         Layout::Ndjson => {
             let mut names: Vec<Vec<u8>> = Vec::new();
             Extractor::default()
@@ -54,6 +51,32 @@ pub fn names_from_header(header: &Header, forced: Option<Format>) -> Result<Vec<
             Ok(names)
         }
     }
+}
+
+/// The column names of a TSV header. A name given twice is an error: the rows' values could
+/// not be told apart by name, and one of them would be lost.
+pub fn tsv_names(header: &Header) -> Result<Vec<Vec<u8>>, String> {
+    let names: Vec<Vec<u8>> = tsv::cells(&header.text)
+        .map(|c| {
+            let mut name = Vec::new();
+            tsv::unescape_into(c, &mut name);
+            name
+        })
+        .collect();
+    if let Some(dup) = first_repeated(&names) {
+        return Err(format!(
+            "the header (line {}) names the column {:?} more than once",
+            header.line,
+            String::from_utf8_lossy(dup)
+        ));
+    }
+    Ok(names)
+}
+
+/// The first name that comes again later in `names`.
+fn first_repeated(names: &[Vec<u8>]) -> Option<&[u8]> {
+    let mut seen = HashSet::with_capacity(names.len());
+    names.iter().map(Vec::as_slice).find(|&n| !seen.insert(n))
 }
 
 /// A worker's reader of column values.
@@ -160,7 +183,7 @@ impl Named {
         match rec.layout {
             Layout::Ndjson => {
                 let (names, index) = (&self.names, &self.index);
-                let mut unknown = false;
+                let (mut unknown, mut duplicate) = (false, false);
                 let mut i = 0;
                 self.extractor
                     .for_each_member(rec.text, |key, value| {
@@ -171,6 +194,8 @@ impl Named {
                             index.get(key).copied()
                         };
                         match slot {
+                            // A key given twice has no one value for its cell.
+                            Some(s) if !matches!(values[s], Value::Missing) => duplicate = true,
                             Some(s) => {
                                 values[s] = Value::Json(value);
                                 i = s + 1;
@@ -179,6 +204,9 @@ impl Named {
                         }
                     })
                     .map_err(|e| e.reason)?;
+                if duplicate {
+                    return Err("duplicate_key");
+                }
                 if unknown {
                     return Err("new_field");
                 }
@@ -284,6 +312,41 @@ mod tests {
         assert_eq!(read(&mut s, &h2, "x\t1").unwrap(), ["1", "x"]);
         let h3 = header("a\tb\tc");
         assert_eq!(read(&mut s, &h3, "1\t2\t3").unwrap_err(), "new_field");
+    }
+
+    #[test]
+    fn a_tsv_header_naming_a_column_twice_is_an_error() {
+        let err = names_from_header(&header("a\tb\ta"), None).unwrap_err();
+        assert_eq!(
+            err,
+            r#"the header (line 1) names the column "a" more than once"#
+        );
+        // Escapes are undone first: `x\ty` and a TAB-holding name are the same name.
+        let err = tsv_names(&header("x\\ty\tx\\ty")).unwrap_err();
+        assert!(err.contains(r#""x\ty""#), "{err}");
+        assert_eq!(
+            tsv_names(&header("a\tb\tA")).unwrap(),
+            [b"a".to_vec(), b"b".to_vec(), b"A".to_vec()]
+        );
+    }
+
+    #[test]
+    fn an_ndjson_record_holding_a_key_twice_is_rejected() {
+        let h = header(r#"{"a":1,"b":2}"#);
+        let mut s = Schema::named(names_from_header(&h, None).unwrap());
+        assert_eq!(
+            read(&mut s, &h, r#"{"a":1,"a":2}"#).unwrap_err(),
+            "duplicate_key"
+        );
+        assert_eq!(
+            read(&mut s, &h, r#"{"a":null,"b":2,"a":3}"#).unwrap_err(),
+            "duplicate_key"
+        );
+        // The same key in nested objects is no duplicate.
+        assert_eq!(
+            read(&mut s, &h, r#"{"a":{"k":1,"j":{"k":2}},"b":2}"#).unwrap(),
+            [r#"{"k":1,"j":{"k":2}}"#, "2"]
+        );
     }
 
     #[test]

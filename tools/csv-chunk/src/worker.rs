@@ -43,6 +43,8 @@ pub struct ChunkWorker {
     row_families: Vec<(u32, u32)>,
     scratch: Vec<u8>,
     by_value: Vec<u8>,
+    /// The TSV header checked last (see `check_tsv_header`).
+    checked_header: Vec<u8>,
 }
 
 impl ChunkWorker {
@@ -65,7 +67,21 @@ impl ChunkWorker {
             row_families: Vec::new(),
             scratch: Vec::new(),
             by_value: Vec::new(),
+            checked_header: Vec::new(),
         })
+    }
+
+    /// Stops at a TSV source whose header names a column twice (whatever the columns are, a
+    /// value would be lost); a header is checked again only when the source changes.
+    fn check_tsv_header(&mut self, block: &BlockRef<'_>) -> anyhow::Result<()> {
+        let Some(Layout::Tsv(h)) = block.header.map(|h| record::layout(self.spec.forced, h)) else {
+            return Ok(());
+        };
+        if self.checked_header != h.text {
+            schema::tsv_names(h).map_err(|e| anyhow::anyhow!("{}: {e}", block.source))?;
+            self.checked_header.clone_from(&h.text);
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +122,7 @@ fn family_slot(
 
 impl Worker for ChunkWorker {
     fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
+        self.check_tsv_header(block)?;
         if self.schema.is_none() {
             match block.header {
                 Some(h) => {
