@@ -2,7 +2,8 @@
 //! server on loopback, directly and through a fault-injecting proxy written here.
 //!
 //! moto_server comes from the test venv (`scripts/install-test-deps.sh` installs
-//! `moto[server]`); without it these tests print a notice and pass without running.
+//! `moto[server]`); without it these tests print a notice and pass without running (the
+//! local-directory test at the end needs no server).
 //!
 //! The bucket holds 2,592 gzip'd CloudFront log objects (2 distributions x 3 days x 24 hours
 //! x 18), so listings need several ListObjectsV2 pages. The same files are kept in a local
@@ -719,4 +720,44 @@ fn with_connection_close(request: &[u8]) -> Vec<u8> {
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(&request[head_end..]);
     bytes
+}
+
+// Local directories: these need no S3 server.
+
+#[test]
+fn a_local_listing_follows_links_and_prints_names_as_their_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let logs = dir.join("L");
+    std::fs::create_dir_all(logs.join("real")).unwrap();
+    std::fs::write(logs.join("real/E1AAA.2017-01-15-00.aaa.gz"), "linked\n").unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"E1AAA.2017-01-15-02.\xff.gz");
+    std::fs::write(logs.join(odd), "odd\n").unwrap();
+    std::os::unix::fs::symlink(
+        "real/E1AAA.2017-01-15-00.aaa.gz",
+        logs.join("E1AAA.2017-01-15-01.bbb.gz"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("gone", logs.join("E1AAA.2017-01-15-03.ccc.gz")).unwrap();
+    let listed: &[u8] = b"L/E1AAA.2017-01-15-01.bbb.gz\nL/E1AAA.2017-01-15-02.\xff.gz\n";
+    let nul_listed: &[u8] = b"L/E1AAA.2017-01-15-01.bbb.gz\0L/E1AAA.2017-01-15-02.\xff.gz\0";
+    let broken = "s3ls-logs: L/E1AAA.2017-01-15-03.ccc.gz: a symbolic link to nothing; left out\n";
+    // Each mode prints the two readable files, the next tool can open them, and the broken
+    // link is named on stderr (exit status 1).
+    for (script, stdout) in [
+        ("s3ls-logs L/", listed.to_vec()),
+        ("s3ls-logs L/ -0", nul_listed.to_vec()),
+        ("s3ls-logs L/ -0 | xargs -0 cat", b"linked\nodd\n".to_vec()),
+    ] {
+        let out = onebox_tests::sh(dir, script);
+        assert_eq!(out.status.code(), Some(1), "{script}");
+        assert_eq!(out.stdout, stdout, "{script}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), broken, "{script}");
+    }
+    let out = onebox_tests::sh(dir, "s3ls-logs L/ --total 2>&1 >/dev/null");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with("s3ls-logs: 2 objects, 11 bytes (11 B)\n"),
+        "{out:?}"
+    );
 }

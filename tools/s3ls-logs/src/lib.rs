@@ -33,6 +33,10 @@ are left out. Output is in key order.
 --from and --to take YYYY-MM-DDTHH (or a date, meaning its hour 00) and are inclusive: --from
 2017-01-15T00 --to 2017-01-16T06 is 31 hours. Either may be given alone.
 
+A local directory is listed alone (not its subdirectories, as log keys sit right under an S3
+prefix); a symbolic link counts as the file it names, and one that names nothing is reported
+and left out. Paths are written as the file system's bytes, UTF-8 or not.
+
 --long writes a record per object (uri, key, size, last_modified, etag) as NDJSON or, with
 -o tsv, TSV with a header; local files have their modification time and no etag. --total
 prints the number of objects and their bytes on stderr.
@@ -51,7 +55,8 @@ EXAMPLES:
 
 EXIT STATUS:
     0  success (also when nothing matched, or stdout was closed early)
-    1  the listing failed (missing bucket, denied access, network) after retries
+    1  the listing failed (missing bucket, denied access, network) after retries, or a
+       local log file could not be read (a broken symbolic link; the rest are listed)
     2  usage error";
 
 /// Command-line arguments.
@@ -201,13 +206,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn write_entry(args: &Args, entry: &Entry, buf: &mut Vec<u8>) {
     if !args.long {
-        buf.extend_from_slice(entry.uri.as_bytes());
+        buf.extend_from_slice(&entry.uri);
         buf.push(if args.null { b'\0' } else { b'\n' });
         return;
     }
     let mut row = Row::begin(buf, args.output_format);
-    row.str("uri", entry.uri.as_bytes())
-        .str("key", entry.key.as_bytes())
+    row.str("uri", &entry.uri)
+        .str("key", &entry.key)
         .u64("size", entry.size);
     match &entry.last_modified {
         Some(t) => row.str("last_modified", t.as_bytes()),

@@ -5,7 +5,12 @@
 //! of the bucket. Without --distribution, the distributions are found first with one listing
 //! that uses `.` as delimiter (its common prefixes are `PREFIX/DIST.`).
 
+use std::ffi::{OsStr, OsString};
+use std::fs::{DirEntry, Metadata};
+use std::io::ErrorKind;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
 use anyhow::Context;
 use onebox::s3::{self, S3Uri};
@@ -44,13 +49,13 @@ impl Filter {
     }
 }
 
-/// One listed log object.
+/// One listed log object. The URI and key are bytes: a local file name need not be UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// `s3://bucket/key`, or the local path.
-    pub uri: String,
+    pub uri: Vec<u8>,
     /// The S3 key, or the file name.
-    pub key: String,
+    pub key: Vec<u8>,
     pub size: u64,
     pub last_modified: Option<String>,
     pub etag: Option<String>,
@@ -104,8 +109,8 @@ pub fn list_s3(location: &S3Uri, filter: &Filter) -> anyhow::Result<Vec<Entry>> 
                 continue;
             }
             out.push(Entry {
-                uri: format!("s3://{}/{}", location.bucket, obj.key),
-                key: obj.key,
+                uri: format!("s3://{}/{}", location.bucket, obj.key).into_bytes(),
+                key: obj.key.into_bytes(),
                 size: obj.size,
                 last_modified: obj.last_modified,
                 etag: obj.etag,
@@ -135,57 +140,89 @@ fn discover_distributions(s3: &s3::S3, location: &S3Uri) -> anyhow::Result<Vec<S
 }
 
 /// Lists the log files in a local directory (`DIR/` or `DIR/NAME_PREFIX`) that the filter
-/// keeps, sorted by name.
+/// keeps, sorted by name. The directory is listed alone, not its subdirectories (as in S3,
+/// where log keys sit right under the prefix). A symbolic link counts as what it names, as it
+/// does for the tools that read the list; one that cannot be followed is reported (exit
+/// status 1) and the rest are still listed.
 pub fn list_local(location: &str, filter: &Filter) -> anyhow::Result<Vec<Entry>> {
-    let path = Path::new(location);
-    let (dir, name_prefix) = if location.ends_with('/') || path.is_dir() {
-        (path.to_path_buf(), String::new())
-    } else {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let prefix = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        (dir, prefix)
-    };
+    let (dir, name_prefix) = split_local(location);
     let entries = std::fs::read_dir(&dir).with_context(|| dir.display().to_string())?;
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| dir.display().to_string())?;
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file_name.strip_prefix(&name_prefix) else {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.as_bytes().strip_prefix(name_prefix.as_bytes()) else {
             continue;
         };
-        if !filter.keeps(rest) {
+        // A log name is ASCII but for its unique part, which only has to be there, so
+        // replacing bytes that are not UTF-8 changes no decision.
+        if !filter.keeps(&String::from_utf8_lossy(rest)) {
             continue;
         }
-        let meta = match entry.metadata() {
-            Ok(m) if m.is_file() => m,
-            _ => continue,
-        };
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| hours::format_rfc3339(d.as_secs() as i64));
-        let uri = if location.ends_with('/') || name_prefix.is_empty() {
-            format!("{}/{file_name}", location.trim_end_matches('/'))
-        } else {
-            dir.join(&file_name).to_string_lossy().into_owned()
-        };
-        out.push(Entry {
-            uri,
-            key: file_name,
-            size: meta.len(),
-            last_modified: mtime,
-            etag: None,
-        });
+        let uri = local_uri(location, &dir, &name_prefix, &file_name);
+        if let Some(meta) = followed_file_metadata(&entry, &uri) {
+            out.push(Entry {
+                uri,
+                key: file_name.into_vec(),
+                size: meta.len(),
+                last_modified: modification_time(&meta),
+                etag: None,
+            });
+        }
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(out)
+}
+
+/// Splits a local location into the directory to list and the prefix of the names to keep
+/// (empty for `DIR/` or a directory).
+fn split_local(location: &str) -> (PathBuf, OsString) {
+    let path = Path::new(location);
+    if location.ends_with('/') || path.is_dir() {
+        return (path.to_path_buf(), OsString::new());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    (dir, path.file_name().unwrap_or_default().to_os_string())
+}
+
+/// The path printed for a listed file, as raw bytes (a name need not be UTF-8, and the next
+/// tool must be able to open it): `DIR/NAME` as the location was written.
+fn local_uri(location: &str, dir: &Path, name_prefix: &OsStr, file_name: &OsStr) -> Vec<u8> {
+    if !name_prefix.is_empty() {
+        return dir.join(file_name).into_os_string().into_vec();
+    }
+    let mut uri = location.trim_end_matches('/').as_bytes().to_vec();
+    uri.push(b'/');
+    uri.extend_from_slice(file_name.as_bytes());
+    uri
+}
+
+/// The metadata of a directory entry, a symbolic link followed; `None` for anything but a
+/// file, and for an entry that cannot be read, which is reported.
+fn followed_file_metadata(entry: &DirEntry, uri: &[u8]) -> Option<Metadata> {
+    match std::fs::metadata(entry.path()) {
+        Ok(meta) => meta.is_file().then_some(meta),
+        Err(err) => {
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            let why = if is_link && err.kind() == ErrorKind::NotFound {
+                "a symbolic link to nothing".to_string()
+            } else {
+                err.to_string()
+            };
+            let path = String::from_utf8_lossy(uri);
+            onebox::cli::fail(&format!("{path}: {why}; left out"));
+            None
+        }
+    }
+}
+
+/// A file's modification time, RFC 3339 in UTC.
+fn modification_time(meta: &Metadata) -> Option<String> {
+    let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some(hours::format_rfc3339(since_epoch.as_secs() as i64))
 }
 
 #[cfg(test)]
@@ -243,7 +280,7 @@ mod tests {
         let got: Vec<String> = list_local(&loc, &f)
             .unwrap()
             .into_iter()
-            .map(|e| e.key)
+            .map(|e| String::from_utf8(e.key).unwrap())
             .collect();
         assert_eq!(
             got,
@@ -256,6 +293,56 @@ mod tests {
         let loc = format!("{}/E2", dir.display());
         let got = list_local(&loc, &f).unwrap();
         assert_eq!(got.len(), 0, "a name prefix is glued to the log name");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn symbolic_links_count_as_what_they_name() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile_dir();
+        std::fs::create_dir(dir.join("real")).unwrap();
+        std::fs::write(dir.join("real/E1.2017-01-15-00.a.gz"), b"xyz").unwrap();
+        symlink(
+            "real/E1.2017-01-15-00.a.gz",
+            dir.join("E1.2017-01-15-01.b.gz"),
+        )
+        .unwrap();
+        symlink("missing", dir.join("E1.2017-01-15-02.c.gz")).unwrap();
+        symlink("real", dir.join("E1.2017-01-15-03.d.gz")).unwrap();
+        let loc = format!("{}/", dir.display());
+        let got = list_local(&loc, &Filter::default()).unwrap();
+        let keys: Vec<&[u8]> = got.iter().map(|e| e.key.as_slice()).collect();
+        // The file through its link; the broken link is reported, the directory left out.
+        assert_eq!(keys, [b"E1.2017-01-15-01.b.gz"]);
+        assert_eq!(got[0].size, 3);
+        assert_eq!(
+            got[0].uri,
+            format!("{loc}E1.2017-01-15-01.b.gz").into_bytes()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_kept_as_bytes() {
+        let dir = tempfile_dir();
+        // Listed as DIR/ and as DIR/NAME_PREFIX: either way the path is the name's bytes.
+        let cases: [(&str, &[u8]); 2] = [
+            ("/", b"E1.2017-01-15-00.\xff.gz"),
+            ("/cf-", b"cf-E1.2017-01-15-00.\xfe.gz"),
+        ];
+        for (_, name) in cases {
+            std::fs::write(dir.join(OsStr::from_bytes(name)), b"x").unwrap();
+        }
+        for (suffix, name) in cases {
+            let got =
+                list_local(&format!("{}{suffix}", dir.display()), &Filter::default()).unwrap();
+            let mut uri = dir.clone().into_os_string().into_vec();
+            uri.push(b'/');
+            uri.extend_from_slice(name);
+            assert_eq!(got.len(), 1, "{suffix}");
+            assert_eq!(got[0].key, name);
+            assert_eq!(got[0].uri, uri);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
