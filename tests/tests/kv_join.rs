@@ -353,6 +353,7 @@ fn broken_pipe_is_quiet_and_usage_errors_exit_2() {
             "--reject-missing",
         ],
         vec!["--table", "t.tsv", "--key", "x", "--add", ""],
+        vec!["--table", "t.tsv", "--key", "x", "--add", "v,w, v"],
     ] {
         let out = tool("kv-join").current_dir(p).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -123,6 +123,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(onebox::cli::usage("--add: empty column name"));
     }
     let add: Vec<String> = args.add.iter().map(|a| a.trim().to_string()).collect();
+    if let Some(twice) = add.iter().enumerate().find(|(i, a)| add[..*i].contains(a)) {
+        // The record would get the field twice: a JSON object with a duplicate key.
+        return Err(onebox::cli::usage(format!(
+            "--add: the column '{}' is named twice",
+            twice.1
+        )));
+    }
     let table_key = args.table_key.as_deref().unwrap_or(&args.key);
     let spec = table::Spec {
         path: &args.table,
