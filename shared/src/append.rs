@@ -22,9 +22,22 @@ use crate::par::BlockRef;
 use crate::record::{Format, Layout, Record};
 use crate::tsv;
 
-/// Marks the start of a header line in a worker's output (see the module docs). No record
-/// line written by an appender can start with a NUL byte followed by 0xFF.
-const HEADER_MARK: &[u8] = b"\x00\xffonebox-header\x00";
+/// Marks the start of a header line in a worker's output (see the module docs): NUL, 0xFF,
+/// 16 hex digits drawn at random once per process, NUL. A TSV row is passed through as it is
+/// and may hold any bytes, but not, short of a one in 2^64 chance, the ones of this run.
+fn header_mark() -> &'static [u8] {
+    static MARK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MARK.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        // std seeds every RandomState from the operating system's random source.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let mut mark = vec![0x00, 0xFF];
+        mark.extend_from_slice(format!("{:016x}", h.finish()).as_bytes());
+        mark.push(0x00);
+        mark
+    })
+}
 
 /// Writes records with appended fields; one per run, shared by the workers.
 #[derive(Debug, Clone)]
@@ -85,7 +98,7 @@ impl Appender {
         if self.format(Layout::Tsv(h)) != Format::Tsv || !holds_line(block, header) {
             return;
         }
-        out.extend_from_slice(HEADER_MARK);
+        out.extend_from_slice(header_mark());
         out.extend_from_slice(&header.text);
         for name in &self.names {
             out.push(b'\t');
@@ -322,7 +335,7 @@ impl<W: Write> Write for HeaderOnce<W> {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let Some(rest) = buf.strip_prefix(HEADER_MARK) else {
+        let Some(rest) = buf.strip_prefix(header_mark()) else {
             return self.inner.write_all(buf);
         };
         let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
@@ -430,11 +443,16 @@ mod tests {
     fn header_once_keeps_the_first_of_equal_headers() {
         let mut sink = HeaderOnce::new(Vec::new());
         for part in [&b"x\ty\n1\t2\n"[..], b"x\ty\n3\t4\n"] {
-            let mut buf = HEADER_MARK.to_vec();
+            let mut buf = header_mark().to_vec();
             buf.extend_from_slice(part);
             sink.write_all(&buf).unwrap();
         }
         sink.write_all(b"5\t6\n").unwrap();
-        assert_eq!(sink.into_inner(), b"x\ty\n1\t2\n3\t4\n5\t6\n");
+        // A row holding the bytes of the mark of another run is a row like any other.
+        sink.write_all(b"\x00\xffonebox-header\x00x\t1\n").unwrap();
+        assert_eq!(
+            sink.into_inner(),
+            b"x\ty\n1\t2\n3\t4\n5\t6\n\x00\xffonebox-header\x00x\t1\n"
+        );
     }
 }
