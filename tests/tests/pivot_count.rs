@@ -384,3 +384,129 @@ fn progress_is_drawn_only_on_a_terminal() {
         assert!(text.contains("20002 lines"), "{text:?}");
     }
 }
+
+#[test]
+fn a_sum_past_the_largest_double_is_an_error_never_inf() {
+    let input = "{\"a\":\"x\",\"n\":1e308}\n{\"a\":\"x\",\"n\":1e308}\n{\"a\":\"y\",\"n\":1}\n";
+    for fmt in ["csv", "tsv", "ndjson"] {
+        let out = run_with_input(
+            tool("pivot-count").args(["-f", "a", "--sum", "n", "-o", fmt]),
+            input.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(1), "-o {fmt}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "pivot-count: sum_n of group \"x\" passes the largest double (about 1.8e308)\n"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("inf"));
+    }
+}
+
+#[test]
+fn a_field_named_like_another_output_column_is_a_usage_error() {
+    for (args, clash) in [
+        (
+            &["-f", "count"][..],
+            "\"count\" would come from both -f count and the count column",
+        ),
+        (
+            &["-f", "a,sum_n", "--sum", "n"][..],
+            "\"sum_n\" would come from both -f sum_n and --sum n",
+        ),
+        (
+            &["-f", "a,a"][..],
+            "\"a\" would come from both -f a and -f a",
+        ),
+        (
+            &["--merge", "-f", "count"][..],
+            "both -f count and the count column",
+        ),
+    ] {
+        let out = run_with_input(tool("pivot-count").args(args), b"{\"count\":\"a\"}\n");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(clash), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn merging_ndjson_partials_keeps_every_digit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("big.ndjson"),
+        "{\"a\":\"x\",\"n\":123456789012.123456789}\n\
+         {\"a\":\"y\",\"n\":18446744073709551615}\n{\"a\":\"y\",\"n\":18446744073709551615}\n",
+    )
+    .unwrap();
+    let expected = "a,count,sum_n\ny,2,36893488147419103230\nx,1,123456789012.123456789\n";
+    let one_run = ok_stdout(&sh(dir.path(), "pivot-count -f a --sum n big.ndjson"));
+    assert_eq!(one_run, expected);
+    let merged = sh(
+        dir.path(),
+        "pivot-count -f a --sum n -o ndjson big.ndjson > big.out && pivot-count --merge big.out",
+    );
+    assert_eq!(ok_stdout(&merged), expected);
+}
+
+#[test]
+fn sums_do_not_depend_on_threads_blocks_or_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = ["0.1000000001", "1e-10", "123456.0000000007", "2.5e3"];
+    let rows: String = (0..100_000)
+        .map(|i| format!("{{\"a\":\"g\",\"n\":{}}}\n", values[i % 4]))
+        .collect();
+    std::fs::write(dir.path().join("g.ndjson"), rows).unwrap();
+    let expected = "a,count,sum_n\ng,100000,3148902500.0000225\n";
+    for opts in ["-j1", "-j2", "-j2 --block-size 16k", "-j2 --mem-limit 1k"] {
+        let out = sh(
+            dir.path(),
+            &format!("pivot-count -f a --sum n {opts} g.ndjson"),
+        );
+        assert_eq!(ok_stdout(&out), expected, "{opts}");
+    }
+    let split = sh(
+        dir.path(),
+        "split -l 33333 g.ndjson part. && for p in part.*; do pivot-count -f a --sum n -o ndjson $p > $p.out; done && \
+         pivot-count --merge part.*.out",
+    );
+    assert_eq!(ok_stdout(&split), expected);
+
+    // An integer total prints the same whether reached from 1e2 or from a merged "100".
+    std::fs::write(dir.path().join("e1.ndjson"), "{\"a\":\"x\",\"n\":1e2}\n").unwrap();
+    std::fs::write(dir.path().join("e2.ndjson"), "{\"a\":\"x\",\"n\":1}\n").unwrap();
+    let one_run = ok_stdout(&sh(
+        dir.path(),
+        "cat e1.ndjson e2.ndjson | pivot-count -f a --sum n",
+    ));
+    assert_eq!(one_run, "a,count,sum_n\nx,2,101\n");
+    let merged = sh(
+        dir.path(),
+        "pivot-count -f a --sum n e1.ndjson > e1.csv && pivot-count -f a --sum n e2.ndjson > e2.csv && \
+         pivot-count --merge e1.csv e2.csv",
+    );
+    assert_eq!(ok_stdout(&merged), one_run);
+}
+
+#[test]
+fn many_spill_runs_finish_under_a_low_open_files_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..60_000)
+        .map(|i| format!("{{\"k\":\"key{}\",\"n\":{}}}\n", i % 50_000, i % 7))
+        .collect();
+    std::fs::write(dir.path().join("hc.ndjson"), rows).unwrap();
+    let plain = ok_stdout(&sh(dir.path(), "pivot-count -f k --sum n hc.ndjson"));
+    // About a hundred runs per worker, merged at most 8 (half of ulimit -n) at a time.
+    let limited = sh(
+        dir.path(),
+        "ulimit -n 16 && pivot-count -j2 -f k --sum n --mem-limit 64k hc.ndjson",
+    );
+    let limited = ok_stdout(&limited);
+    assert_eq!(limited.lines().count(), 50_001);
+    assert!(
+        limited.starts_with("k,count,sum_n\nkey0,2,6\nkey1,2,1\n"),
+        "{}",
+        &limited[..60]
+    );
+    assert_eq!(limited, plain);
+}

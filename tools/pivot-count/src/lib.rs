@@ -6,6 +6,7 @@
 //! (`--merge`), so `parallel`, `xargs -P`, many hosts or Spark can each count a share.
 
 pub mod count;
+pub mod decimal;
 pub mod merge;
 pub mod output;
 pub mod sum;
@@ -33,6 +34,13 @@ key. Fields are dotted paths into nested NDJSON (App.Version; \"a.b\".c for a ke
 TSV column names. A missing field is an empty value (counted as missing_<field> in --stats); an
 object or array is written as compact JSON; a line that is not valid JSON is rejected.
 
+Sums are exact: every number (1234, 0.5, 2.5e3, 1e-10) is added as a decimal without rounding,
+so a sum never depends on threads, block sizes or how the work was split and merged, and it is
+written in full as a plain decimal (1e2 plus 1 is written 101). A value that is not a number,
+is beyond the range of a double or has more than 400 decimals is left out of the sum and counted
+as not_numeric_<field>. A sum beyond the range of a double (about 1.8e308) is an error naming
+the column and group (exit 1), never written as inf.
+
 Memory: O(threads x block size) for reading plus the group table (about 100 bytes + the key per
 distinct combination). With --mem-limit the table spills sorted partial counts to temporary files
 (in TMPDIR) and merges them, so a key set larger than memory still finishes exactly.
@@ -50,8 +58,9 @@ EXAMPLES:
 
 EXIT STATUS:
     0  success (rejected lines are counted and reported, not errors, unless --strict)
-    1  an input could not be read, a runtime error, or --strict and a rejected line
-    2  usage error";
+    1  an input could not be read, a runtime error (a sum beyond the range of a double), or
+       --strict and a rejected line
+    2  usage error (also: two output columns with one name, as with -f count)";
 
 /// Command-line arguments.
 #[derive(Parser, Debug)]
@@ -76,7 +85,7 @@ pub struct Args {
     )]
     pub fields: Vec<String>,
 
-    /// Also sum this numeric field per group, as column sum_FIELD (repeatable).
+    /// Also sum this numeric field per group, exactly, as column sum_FIELD (repeatable).
     #[arg(long = "sum", value_name = "FIELD")]
     pub sums: Vec<String>,
 
@@ -105,7 +114,8 @@ pub struct Args {
     pub min_count: u64,
 
     /// Spill partial counts to TMPDIR when the group table passes SIZE (e.g. 512M). SIZE bounds
-    /// the table; reading blocks and 64 KiB per spilled run while merging come on top.
+    /// the table; reading blocks and the merge's buffers come on top (64 KiB per run, for at most
+    /// 64 runs merged at a time, fewer under a low `ulimit -n`; more runs take more passes).
     #[arg(long, value_name = "SIZE", value_parser = onebox::size::parse_size)]
     pub mem_limit: Option<u64>,
 
@@ -119,6 +129,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    output::check_column_names(&args.fields, &args.sums).map_err(onebox::cli::usage)?;
     let sources = args.input.sources()?;
     let pipeline = Pipeline::start("pivot-count", &args.run, HeaderRule::FirstDataLine)?;
     let limit = args.mem_limit.map_or(usize::MAX, |m| m as usize);

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use anyhow::{bail, Context};
 use onebox::chunk::ReadLines;
 use onebox::input::Source;
+use onebox::json::Extractor;
 
 use crate::sum::Sum;
 use crate::table::{Agg, Table};
@@ -187,24 +188,25 @@ fn read_ndjson(
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     let (mut key, mut rows) = (Vec::new(), 0);
+    let mut row = FlatRow::default();
     let mut lines = ReadLines::new(input);
     while let Some((line_no, line)) = lines.next_line()? {
         if line.is_empty() {
             continue;
         }
-        let obj: serde_json_map::Map = serde_json_map::parse(line)
+        row.read(line)
             .with_context(|| format!("{name}:{line_no}: not a pivot-count NDJSON row"))?;
-        let cols = want.get_or_insert_with(|| columns_of(&obj.keys)).clone();
-        let p = project(&obj.keys, &cols, name, table)?;
+        let cols = want.get_or_insert_with(|| columns_of(&row.keys)).clone();
+        let p = project(&row.keys, &cols, name, table)?;
         key.clear();
         for (j, &col) in p.fields.iter().enumerate() {
             if j > 0 {
                 key.push(b'\t');
             }
-            onebox::tsv::escape_into(obj.values[col].as_bytes(), &mut key);
+            onebox::tsv::escape_into(&row.values[col], &mut key);
         }
         let agg = totals(name, line_no, &p, |col| {
-            obj.values.get(col).map(|v| v.as_bytes())
+            row.values.get(col).map(Vec::as_slice)
         })?;
         table.add_agg(&key, &agg)?;
         rows += 1;
@@ -236,30 +238,27 @@ fn totals<'r>(
     Ok(Agg { count, sums })
 }
 
-/// A flat NDJSON row as ordered keys and text values (what pivot-count writes).
-mod serde_json_map {
-    pub struct Map {
-        pub keys: Vec<String>,
-        pub values: Vec<String>,
-    }
+/// A flat NDJSON row (what pivot-count writes) as ordered keys and text values. Numbers keep
+/// their exact text: a sum such as 36893488147419103230 would lose digits as an f64.
+#[derive(Default)]
+struct FlatRow {
+    keys: Vec<String>,
+    values: Vec<Vec<u8>>,
+    json: Extractor,
+}
 
-    pub fn parse(line: &[u8]) -> anyhow::Result<Map> {
-        let value: serde_json::Value = serde_json::from_slice(line)?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| anyhow::anyhow!("not an object"))?;
-        let mut map = Map {
-            keys: Vec::with_capacity(obj.len()),
-            values: Vec::with_capacity(obj.len()),
-        };
-        for (k, v) in obj {
-            map.keys.push(k.clone());
-            map.values.push(match v {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
-        }
-        Ok(map)
+impl FlatRow {
+    fn read(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        self.keys.clear();
+        self.values.clear();
+        let (keys, values) = (&mut self.keys, &mut self.values);
+        self.json
+            .for_each_member(line, |k, v| {
+                keys.push(String::from_utf8_lossy(k).into_owned());
+                let mut text = Vec::new();
+                v.write_text(&mut text); // null is empty, a string decoded, a number as written
+                values.push(text);
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }

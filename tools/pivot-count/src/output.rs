@@ -14,6 +14,30 @@ pub enum OutputFormat {
     Ndjson,
 }
 
+/// Checks that the output columns (the -f fields, `count`, a `sum_<field>` per --sum) have
+/// distinct names: a repeated name is a duplicate JSON key, and `--merge` would read the wrong
+/// column of it.
+pub fn check_column_names(fields: &[String], sums: &[String]) -> Result<(), String> {
+    let mut columns: Vec<(String, String)> = fields
+        .iter()
+        .map(|f| (f.clone(), format!("-f {f}")))
+        .collect();
+    columns.push(("count".into(), "the count column".into()));
+    columns.extend(
+        sums.iter()
+            .map(|s| (format!("sum_{s}"), format!("--sum {s}"))),
+    );
+    for (i, (name, from)) in columns.iter().enumerate() {
+        if let Some((_, first)) = columns[..i].iter().find(|(n, _)| n == name) {
+            return Err(format!(
+                "output column {name:?} would come from both {first} and {from}: \
+                 each output column needs its own name"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Writes rows in one format.
 pub struct GroupWriter<W: Write> {
     format: OutputFormat,
@@ -70,6 +94,7 @@ impl<W: Write> GroupWriter<W> {
 
     /// Writes one group: its key (TSV-escaped values joined by TAB) and totals.
     pub fn row(&mut self, key: &[u8], agg: &Agg) -> anyhow::Result<()> {
+        self.check_sums(key, agg)?;
         self.buf.clear();
         match self.format {
             OutputFormat::Tsv => {
@@ -111,6 +136,26 @@ impl<W: Write> GroupWriter<W> {
             out.write_all(&self.buf)?;
         }
         Ok(())
+    }
+
+    /// A total past the range of a double would be written as `inf` (not a number in JSON or
+    /// to `--merge`) or as digits most readers cannot hold, so it stops the run instead.
+    fn check_sums(&mut self, key: &[u8], agg: &Agg) -> anyhow::Result<()> {
+        let names = &self.names[self.nfields + 1..];
+        let Some((name, _)) = names.iter().zip(&agg.sums).find(|(_, s)| !s.fits_double()) else {
+            return Ok(());
+        };
+        let name = name.clone();
+        self.split_key(key);
+        let group: Vec<String> = self
+            .cells
+            .iter()
+            .map(|c| format!("{:?}", String::from_utf8_lossy(c)))
+            .collect();
+        anyhow::bail!(
+            "{name} of group {} passes the largest double (about 1.8e308)",
+            group.join(",")
+        )
     }
 
     /// Splits a key into its unescaped field values (in `self.cells`).
@@ -166,6 +211,24 @@ mod tests {
             w.finish().unwrap();
         }
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn output_column_names_must_differ() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            check_column_names(&names(&["a", "b"]), &names(&["a", "c"])),
+            Ok(())
+        );
+        let err = |f: &[&str], s: &[&str]| check_column_names(&names(f), &names(s)).unwrap_err();
+        assert_eq!(
+            err(&["count"], &[]),
+            "output column \"count\" would come from both -f count and the count column: \
+             each output column needs its own name"
+        );
+        assert!(err(&["a", "sum_n"], &["n"]).contains("both -f sum_n and --sum n"));
+        assert!(err(&["a", "a"], &[]).contains("both -f a and -f a"));
+        assert!(err(&["a"], &["n", "n"]).contains("both --sum n and --sum n"));
     }
 
     #[test]

@@ -1,21 +1,24 @@
 //! Exact sums of decimal numbers.
 //!
-//! `--sum` columns must add up the same whichever way the work was split (N `parallel` jobs and
-//! one `--merge` must equal one run), so sums of decimals are kept as integers scaled by 10^9,
-//! which is exact for the values logs hold (byte counts, seconds with milliseconds). Only a
-//! number with more than 9 decimals, an exponent, or a sum beyond i128 falls back to f64.
+//! `--sum` columns must add up the same whichever way the work was split (threads, blocks, N
+//! `parallel` jobs and one `--merge` must all equal one run), so every sum is exact and so
+//! independent of the order of its terms. The values logs hold (byte counts, seconds with
+//! milliseconds) are integers scaled by 10^9 in an i128, which is fast; a number with more than
+//! 9 decimals or an exponent, or a total beyond i128, is an exact [`Decimal`].
 
-use std::fmt::Write as _;
+use crate::decimal::Decimal;
 
 const SCALE: i128 = 1_000_000_000;
 const SCALE_DIGITS: usize = 9;
 
-/// A running sum.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A running sum. Every value has one form (an `Exact` one when it fits), so the same total
+/// compares and prints the same however it was reached.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Sum {
-    /// Value x 10^9, exact.
+    /// Value x 10^9.
     Exact(i128),
-    Float(f64),
+    /// Any other value.
+    Big(Box<Decimal>),
 }
 
 impl Default for Sum {
@@ -25,52 +28,81 @@ impl Default for Sum {
 }
 
 impl Sum {
-    /// Parses a JSON/CSV number (surrounding spaces allowed); `None` if it is not one.
+    /// Parses a JSON/CSV number (surrounding spaces allowed); `None` if it is not one, has more
+    /// than 400 decimals, or is beyond the range of a double (what the output can hold).
     pub fn parse(text: &[u8]) -> Option<Sum> {
+        Sum::parse_any(text).filter(Sum::fits_double)
+    }
+
+    /// Like [`Sum::parse`] without the range check: partial totals in spill runs can pass the
+    /// range of a double on the way to a total that does not.
+    pub fn parse_any(text: &[u8]) -> Option<Sum> {
         let t = std::str::from_utf8(text).ok()?.trim();
         if let Some(exact) = parse_decimal(t) {
             return Some(Sum::Exact(exact));
         }
-        let f: f64 = t.parse().ok()?;
-        f.is_finite().then_some(Sum::Float(f))
+        Decimal::parse(t.as_bytes()).map(Sum::from_decimal)
     }
 
-    pub fn add(&mut self, other: Sum) {
-        *self = match (*self, other) {
-            (Sum::Exact(a), Sum::Exact(b)) => match a.checked_add(b) {
-                Some(s) => Sum::Exact(s),
-                None => Sum::Float(a as f64 / SCALE as f64 + b as f64 / SCALE as f64),
-            },
-            (a, b) => Sum::Float(a.as_f64() + b.as_f64()),
+    fn from_decimal(d: Decimal) -> Sum {
+        match d.to_nanos() {
+            Some(v) => Sum::Exact(v),
+            None => Sum::Big(Box::new(d)),
         }
     }
 
-    fn as_f64(self) -> f64 {
+    #[inline]
+    pub fn add(&mut self, other: &Sum) {
+        if let (Sum::Exact(a), Sum::Exact(b)) = (&mut *self, other) {
+            if let Some(s) = a.checked_add(*b) {
+                *a = s;
+                return;
+            }
+        }
+        self.add_decimal(other);
+    }
+
+    #[cold]
+    fn add_decimal(&mut self, other: &Sum) {
+        let mut total = match std::mem::take(self) {
+            Sum::Exact(v) => Decimal::from_nanos(v),
+            Sum::Big(d) => *d,
+        };
+        match other {
+            Sum::Exact(v) => total.add(&Decimal::from_nanos(*v)),
+            Sum::Big(d) => total.add(d),
+        }
+        *self = Sum::from_decimal(total);
+    }
+
+    /// Whether the total can be written as a finite double (what readers of the output hold).
+    pub fn fits_double(&self) -> bool {
         match self {
-            Sum::Exact(v) => v as f64 / SCALE as f64,
-            Sum::Float(f) => f,
+            Sum::Exact(_) => true,
+            Sum::Big(d) => d.fits_double(),
         }
     }
 
-    /// Writes the sum as a plain decimal (`1234`, `0.5`, `-2.125`).
+    /// Writes the sum in full as a plain decimal (`1234`, `0.5`, `-2.125`, `0.0000000001`).
     pub fn write(&self, out: &mut String) {
-        match *self {
+        match self {
             Sum::Exact(v) => {
-                let sign = if v < 0 { "-" } else { "" };
+                let sign = if *v < 0 { "-" } else { "" };
                 let abs = v.unsigned_abs();
                 let (int, frac) = (abs / SCALE as u128, abs % SCALE as u128);
-                let _ = write!(out, "{sign}{int}");
+                out.push_str(sign);
+                out.push_str(itoa::Buffer::new().format(int));
                 if frac != 0 {
                     let digits = format!("{frac:0width$}", width = SCALE_DIGITS);
                     out.push('.');
                     out.push_str(digits.trim_end_matches('0'));
                 }
             }
-            Sum::Float(f) => out.push_str(ryu::Buffer::new().format(f)),
+            Sum::Big(d) => d.write(out),
         }
     }
 
-    pub fn to_text(self) -> String {
+    pub fn to_text(&self) -> String {
         let mut s = String::new();
         self.write(&mut s);
         s
@@ -111,7 +143,7 @@ mod tests {
     fn total(values: &[&str]) -> String {
         let mut s = Sum::default();
         for v in values {
-            s.add(Sum::parse(v.as_bytes()).unwrap());
+            s.add(&Sum::parse(v.as_bytes()).unwrap());
         }
         s.to_text()
     }
@@ -128,11 +160,43 @@ mod tests {
     }
 
     #[test]
-    fn exponents_fall_back_to_floats() {
-        assert_eq!(total(&["1e3", "1"]), "1001.0");
+    fn other_numbers_add_exactly_and_print_one_way() {
+        assert_eq!(total(&["1e2", "1"]), "101");
+        assert_eq!(total(&["1e3", "1.5"]), "1001.5");
+        assert_eq!(total(&["0.1000000001", "1e-10", "-2e-10"]), "0.1");
+        assert_eq!(Sum::parse(b"1e2"), Sum::parse(b"100"));
+        assert_eq!(Sum::parse(b"1e-10"), Sum::parse(b"0.0000000001"));
+        let past_i128 = vec!["1e28"; 20];
+        assert_eq!(total(&past_i128), format!("2{}", "0".repeat(29)));
         assert!(Sum::parse(b"abc").is_none());
         assert!(Sum::parse(b"").is_none());
         assert!(Sum::parse(b"-").is_none());
         assert!(Sum::parse(b"NaN").is_none());
+        assert!(Sum::parse(b"inf").is_none());
+        assert!(Sum::parse(b"1e309").is_none());
+        assert!(Sum::parse_any(b"2e308").is_some());
+    }
+
+    #[test]
+    fn the_total_does_not_depend_on_order_or_split() {
+        let values = [
+            "0.1000000001",
+            "1e-10",
+            "123456.0000000007",
+            "2.5e3",
+            "-3.25e-7",
+        ];
+        let terms: Vec<&str> = (0..1000).map(|i| values[i * 7 % values.len()]).collect();
+        let one_run = total(&terms);
+        let mut reversed = terms.clone();
+        reversed.reverse();
+        assert_eq!(total(&reversed), one_run);
+        // Partial totals written out and read back, as --merge and spill runs do.
+        for parts in [2, 3, 7] {
+            let partials: Vec<String> = terms.chunks(terms.len() / parts + 1).map(total).collect();
+            let partials: Vec<&str> = partials.iter().map(String::as_str).collect();
+            assert_eq!(total(&partials), one_run, "{parts} parts");
+        }
+        assert_eq!(one_run, "25191219.99993518");
     }
 }

@@ -3,9 +3,13 @@
 //!
 //! A key is the group's field values, each TSV-escaped, joined by TAB: unambiguous, cheap to
 //! build, and already the TSV output. Keys are owned copies, so no kept key pins an input block.
+//!
+//! A run is a named temporary file, closed until it is merged, so any number of runs costs no
+//! open files; runs are merged at most [`MAX_FAN_IN`] at a time, in several passes if need be.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 
 use anyhow::Context;
 use hashbrown::HashMap;
@@ -15,8 +19,14 @@ use crate::sum::Sum;
 /// Bytes a group costs beyond its key: the map slot, the boxed key header and allocator slack.
 const ENTRY_OVERHEAD: usize = 64;
 
+/// The most runs merged at once (each open file reads through a 64 KiB buffer).
+const MAX_FAN_IN: usize = 64;
+
 /// A stream of `(key, totals)` groups, read back from memory or from spill runs.
 pub type Groups = Box<dyn Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>>;
+
+/// A sorted run on disk; the file is deleted when this is dropped.
+type Run = tempfile::TempPath;
 
 /// One group's totals.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,7 +48,7 @@ impl Agg {
             self.sums.resize(other.sums.len(), Sum::default());
         }
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
-            a.add(*b);
+            a.add(b);
         }
         Ok(())
     }
@@ -50,7 +60,9 @@ pub struct Table {
     nsums: usize,
     bytes: usize,
     limit: usize,
-    runs: Vec<File>,
+    runs: Vec<Run>,
+    /// Runs merged at a time.
+    fan_in: usize,
 }
 
 impl Table {
@@ -62,6 +74,7 @@ impl Table {
             bytes: 0,
             limit,
             runs: Vec::new(),
+            fan_in: fan_in(),
         }
     }
 
@@ -80,7 +93,7 @@ impl Table {
         agg.count += 1;
         for (total, v) in agg.sums.iter_mut().zip(sums) {
             if let Some(v) = v {
-                total.add(*v);
+                total.add(v);
             }
         }
         Ok(())
@@ -126,7 +139,7 @@ impl Table {
     fn spill(&mut self) -> anyhow::Result<()> {
         let mut entries: Vec<(Box<[u8]>, Agg)> = self.map.drain().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let run = write_run(entries.iter().map(|(k, a)| (&k[..], a)))?;
+        let run = write_run(entries.into_iter().map(|(k, a)| Ok((k.into_vec(), a))))?;
         self.runs.push(run);
         self.map = HashMap::new(); // give the memory back, not just the entries
         self.bytes = 0;
@@ -137,7 +150,7 @@ impl Table {
     ///
     /// In memory when nothing was spilled; otherwise the runs are merged by key (adding up a
     /// key's partial totals), re-cut into runs sorted by count within the memory budget, and
-    /// those are merged again.
+    /// those are merged again; each merge takes at most `fan_in` runs at a time.
     pub fn into_sorted(mut self) -> anyhow::Result<Groups> {
         if self.runs.is_empty() {
             let mut entries: Vec<(Vec<u8>, Agg)> =
@@ -146,15 +159,15 @@ impl Table {
             return Ok(Box::new(entries.into_iter().map(Ok)));
         }
         self.spill()?;
-        let nsums = self.nsums;
-        let by_key = merge_runs(std::mem::take(&mut self.runs), nsums, Order::Key)?;
+        let (nsums, fan_in) = (self.nsums, self.fan_in);
+        let key_runs = reduce_runs(std::mem::take(&mut self.runs), nsums, Order::Key, fan_in)?;
+        let by_key = merge_runs(key_runs, nsums, Order::Key)?;
         let mut count_runs = Vec::new();
         let mut batch: Vec<(Vec<u8>, Agg)> = Vec::new();
         let mut batch_bytes = 0;
         let mut flush = |batch: &mut Vec<(Vec<u8>, Agg)>| -> anyhow::Result<()> {
             batch.sort_unstable_by(by_count_then_key);
-            count_runs.push(write_run(batch.iter().map(|(k, a)| (&k[..], a)))?);
-            batch.clear();
+            count_runs.push(write_run(batch.drain(..).map(Ok))?);
             Ok(())
         };
         for item in combine_equal_keys(by_key) {
@@ -169,6 +182,7 @@ impl Table {
         if !batch.is_empty() {
             flush(&mut batch)?;
         }
+        let count_runs = reduce_runs(count_runs, nsums, Order::CountThenKey, fan_in)?;
         Ok(Box::new(merge_runs(
             count_runs,
             nsums,
@@ -181,13 +195,56 @@ fn by_count_then_key(a: &(Vec<u8>, Agg), b: &(Vec<u8>, Agg)) -> std::cmp::Orderi
     b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0))
 }
 
-/// Writes entries as `key<TAB>count<TAB>sum...` lines to an anonymous temporary file.
-fn write_run<'a>(entries: impl Iterator<Item = (&'a [u8], &'a Agg)>) -> anyhow::Result<File> {
-    let file = tempfile::tempfile().context("creating a spill file in TMPDIR")?;
+/// Runs merged at a time: at most [`MAX_FAN_IN`], and few enough to stay well within the
+/// limit on open files (the merge also holds its output and the standard streams open).
+fn fan_in() -> usize {
+    let limit = open_files_limit().unwrap_or(u64::MAX);
+    (limit / 2).clamp(2, MAX_FAN_IN as u64) as usize
+}
+
+/// The soft limit on open files (`ulimit -n`), from Linux's /proc; `None` where unknown.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Merges runs `fan_in` at a time, oldest first, into new runs, until at most `fan_in` are
+/// left (merged by key, a key's partial totals are added up on the way).
+fn reduce_runs(
+    runs: Vec<Run>,
+    nsums: usize,
+    order: Order,
+    fan_in: usize,
+) -> anyhow::Result<Vec<Run>> {
+    let mut runs = VecDeque::from(runs);
+    while runs.len() > fan_in {
+        let merged = merge_runs(runs.drain(..fan_in).collect(), nsums, order)?;
+        let run = match order {
+            Order::Key => write_run(combine_equal_keys(merged))?,
+            Order::CountThenKey => write_run(merged)?,
+        };
+        runs.push_back(run);
+    }
+    Ok(runs.into())
+}
+
+/// Writes entries as `key<TAB>count<TAB>sum...` lines to a new temporary file in TMPDIR.
+fn write_run(entries: impl Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>) -> anyhow::Result<Run> {
+    let (file, run) = tempfile::Builder::new()
+        .prefix(".pivot-count-run-")
+        .tempfile()
+        .context("creating a spill file in TMPDIR")?
+        .into_parts();
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut text = String::new();
-    for (key, agg) in entries {
-        w.write_all(key)?;
+    for entry in entries {
+        let (key, agg) = entry?;
+        w.write_all(&key)?;
         w.write_all(b"\t")?;
         w.write_all(itoa::Buffer::new().format(agg.count).as_bytes())?;
         for s in &agg.sums {
@@ -198,9 +255,8 @@ fn write_run<'a>(entries: impl Iterator<Item = (&'a [u8], &'a Agg)>) -> anyhow::
         }
         w.write_all(b"\n")?;
     }
-    let mut file = w.into_inner().map_err(|e| e.into_error())?;
-    file.rewind()?;
-    Ok(file)
+    w.flush().context("writing a spill file")?;
+    Ok(run)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -232,7 +288,7 @@ impl RunReader {
             if i == 0 {
                 agg.count = std::str::from_utf8(field)?.parse()?;
             } else {
-                agg.sums[i - 1] = Sum::parse(field).context("corrupt spill file")?;
+                agg.sums[i - 1] = Sum::parse_any(field).context("corrupt spill file")?;
             }
             line.truncate(tab);
         }
@@ -240,19 +296,22 @@ impl RunReader {
     }
 }
 
-/// Merges sorted runs into one sorted stream (a heap of each run's head).
+/// Merges sorted runs into one sorted stream (taking the smallest of the runs' heads).
 fn merge_runs(
-    runs: Vec<File>,
+    runs: Vec<Run>,
     nsums: usize,
     order: Order,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>> {
-    let mut readers: Vec<RunReader> = runs
-        .into_iter()
-        .map(|f| RunReader {
-            lines: BufReader::with_capacity(64 << 10, f).split(b'\n'),
+    let mut readers = Vec::with_capacity(runs.len());
+    for run in runs {
+        let file = File::open(&run).context("opening a spill file")?;
+        // The open file keeps its data; dropping the name frees the disk once it is read.
+        drop(run);
+        readers.push(RunReader {
+            lines: BufReader::with_capacity(64 << 10, file).split(b'\n'),
             nsums,
-        })
-        .collect();
+        });
+    }
     let mut heads: Vec<Option<(Vec<u8>, Agg)>> = Vec::with_capacity(readers.len());
     for r in &mut readers {
         heads.push(r.next_entry()?);
@@ -324,7 +383,10 @@ mod tests {
     }
 
     fn fill(limit: usize) -> Table {
-        let mut t = Table::new(1, limit);
+        fill_table(Table::new(1, limit))
+    }
+
+    fn fill_table(mut t: Table) -> Table {
         for i in 0..5000u64 {
             let key = format!("k{}\tx", i % 700);
             let v = Sum::parse(format!("{}.5", i % 3).as_bytes());
@@ -346,6 +408,25 @@ mod tests {
         assert!(a
             .windows(2)
             .all(|w| w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+    }
+
+    #[test]
+    fn many_runs_merge_a_few_at_a_time() {
+        let mut few = Table::new(1, 300);
+        few.fan_in = 3;
+        let few = fill_table(few);
+        // Several passes: runs of runs by key, then again for the runs cut by count.
+        assert!(few.runs.len() > 3 * 3 * 3, "{} runs", few.runs.len());
+        assert_eq!(collect(few), collect(fill(usize::MAX)));
+    }
+
+    #[test]
+    fn the_fan_in_stays_within_the_open_files_limit() {
+        let fan_in = fan_in();
+        assert!((2..=MAX_FAN_IN).contains(&fan_in));
+        if let Some(limit) = open_files_limit() {
+            assert!(fan_in as u64 <= limit / 2);
+        }
     }
 
     #[test]
