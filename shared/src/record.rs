@@ -60,10 +60,9 @@ pub fn layout<'h>(forced: Option<Format>, first: &'h Header) -> Layout<'h> {
 /// Calls `f` for every record of `block`, after skipping blank lines, `#` comments and the TSV
 /// header, which are counted as `skipped_blank`, `skipped_comment` and `skipped_header`.
 ///
-/// Past a TSV header, a line is data whatever it holds: a row of empty cells (TABs only) or a
-/// first cell starting with `#` is a record like any other. Only an empty line of a table of
-/// several columns is skipped as blank (it cannot be a row of it); with one column it is a
-/// row whose cell is empty.
+/// Past a TSV header, a line is data whatever it holds ([`tsv::is_row`]): a row of empty cells
+/// (TABs only) or a first cell starting with `#` is a record like any other. Only an empty
+/// line of a table of several columns is skipped as blank.
 pub fn records<'a>(
     block: &BlockRef<'a>,
     forced: Option<Format>,
@@ -72,12 +71,15 @@ pub fn records<'a>(
 ) -> anyhow::Result<()> {
     let (mut blank, mut comment, mut header_lines) = (0, 0, 0);
     let layout = block.header.map(|h| layout(forced, h));
+    // The TSV header's column count, counted once per block, not per line.
+    let columns = match layout {
+        Some(Layout::Tsv(h)) => memchr::memchr_iter(b'\t', &h.text).count() + 1,
+        _ => 0,
+    };
     let result = (|| {
         for (line_no, text) in block.lines() {
             let tsv_row = match layout {
-                Some(Layout::Tsv(h)) if line_no > h.line => {
-                    !text.is_empty() || !h.text.contains(&b'\t')
-                }
+                Some(Layout::Tsv(h)) if line_no > h.line => tsv::is_row(text, columns),
                 _ => false,
             };
             if !tsv_row {

@@ -6,6 +6,14 @@
 
 use crate::bytescan::{find_stop, Stops};
 
+/// Whether `line`, past the header of a table of `columns` columns, is one of its rows. Every
+/// line is (one of empty cells, one starting with `#`), but for an empty line of a table of
+/// several columns: it cannot be a row of it, only a stray blank line.
+#[inline]
+pub fn is_row(line: &[u8], columns: usize) -> bool {
+    !line.is_empty() || columns == 1
+}
+
 /// Appends `value` escaped for a TSV cell.
 #[inline]
 pub fn escape_into(value: &[u8], out: &mut Vec<u8>) {

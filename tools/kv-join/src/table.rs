@@ -286,9 +286,7 @@ impl Loader<'_> {
                 width = columns.len();
                 continue;
             }
-            // An empty line cannot be a row of several columns; of one column it is the row
-            // whose key is empty.
-            if line.is_empty() && width > 1 {
+            if !tsv::is_row(line, width) {
                 continue;
             }
             cell_ranges(line, &mut cells);
