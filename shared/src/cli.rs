@@ -136,6 +136,14 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
+/// The first item of `items` that an earlier one equals: a field or column named twice, which
+/// would give a record the same key twice. Hashed, as a header read from every input file may
+/// have hundreds of columns.
+pub fn first_repeated<T: Eq + std::hash::Hash>(items: &[T]) -> Option<&T> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().find(|&item| !seen.insert(item))
+}
+
 /// The tool's name, for messages.
 pub fn tool() -> &'static str {
     TOOL.get().copied().unwrap_or("onebox")
@@ -245,5 +253,17 @@ mod tests {
         let file = tempfile::tempfile().unwrap();
         widen_pipe(std::os::fd::AsRawFd::as_raw_fd(&file)); // not a pipe: nothing happens
         widen_pipe(-1);
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_name_given_again_is_found() {
+        assert_eq!(first_repeated(&["a", "b", "c"]), None);
+        assert_eq!(first_repeated(&["a", "b", "b", "a"]), Some(&"b"));
+        assert_eq!(first_repeated::<String>(&[]), None);
     }
 }

@@ -269,10 +269,8 @@ pub fn build_config(args: &Args) -> anyhow::Result<Config> {
             )));
         }
     }
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            return Err(usage(format!("field '{name}' is named twice in --fields")));
-        }
+    if let Some(name) = onebox::cli::first_repeated(&names) {
+        return Err(usage(format!("field '{name}' is named twice in --fields")));
     }
     for (name, _) in &extra {
         if !names.contains(name) {

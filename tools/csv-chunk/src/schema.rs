@@ -10,7 +10,7 @@
 //! A name given twice has no one value: a TSV header naming a column twice stops the run (see
 //! [`tsv_names`]), and an NDJSON record holding a key twice is rejected (`duplicate_key`).
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use onebox::chunk::Header;
 use onebox::json::Extractor;
 use onebox::record::{self, FieldReader, Format, Layout, Record, Value};
@@ -63,7 +63,7 @@ pub fn tsv_names(header: &Header) -> Result<Vec<Vec<u8>>, String> {
             name
         })
         .collect();
-    if let Some(dup) = first_repeated(&names) {
+    if let Some(dup) = onebox::cli::first_repeated(&names) {
         return Err(format!(
             "the header (line {}) names the column {:?} more than once",
             header.line,
@@ -71,12 +71,6 @@ pub fn tsv_names(header: &Header) -> Result<Vec<Vec<u8>>, String> {
         ));
     }
     Ok(names)
-}
-
-/// The first name that comes again later in `names`.
-fn first_repeated(names: &[Vec<u8>]) -> Option<&[u8]> {
-    let mut seen = HashSet::with_capacity(names.len());
-    names.iter().map(Vec::as_slice).find(|&n| !seen.insert(n))
 }
 
 /// A worker's reader of column values.

@@ -240,10 +240,9 @@ fn default_fields(args: &Args, dbs: &[Db]) -> anyhow::Result<Vec<fields::Field>>
 }
 
 fn check_unique(fields: &[fields::Field]) -> anyhow::Result<()> {
-    for (i, f) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|g| g.name == f.name) {
-            return Err(usage(format!("field '{}' is named twice", f.name)));
-        }
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    match onebox::cli::first_repeated(&names) {
+        Some(name) => Err(usage(format!("field '{name}' is named twice"))),
+        None => Ok(()),
     }
-    Ok(())
 }

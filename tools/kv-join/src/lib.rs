@@ -123,11 +123,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(onebox::cli::usage("--add: empty column name"));
     }
     let add: Vec<String> = args.add.iter().map(|a| a.trim().to_string()).collect();
-    if let Some(twice) = add.iter().enumerate().find(|(i, a)| add[..*i].contains(a)) {
-        // The record would get the field twice: a JSON object with a duplicate key.
+    if let Some(twice) = onebox::cli::first_repeated(&add) {
         return Err(onebox::cli::usage(format!(
-            "--add: the column '{}' is named twice",
-            twice.1
+            "--add: the column '{twice}' is named twice"
         )));
     }
     let table_key = args.table_key.as_deref().unwrap_or(&args.key);
