@@ -241,6 +241,31 @@ fn merge_of_partial_counts_equals_one_run_in_every_format() {
 }
 
 #[test]
+fn merge_with_sum_alone_keeps_every_field_and_only_the_sums_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.csv"),
+        "host,path,count,sum_b,sum_t\nh,/x,2,10,1.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.csv"),
+        "host,path,count,sum_b,sum_t\nh,/x,1,5,0.25\nh,/y,1,7,1\n",
+    )
+    .unwrap();
+    let all = ok_stdout(&sh(dir.path(), "pivot-count --merge a.csv b.csv"));
+    assert_eq!(
+        all,
+        "host,path,count,sum_b,sum_t\nh,/x,3,15,1.75\nh,/y,1,7,1\n"
+    );
+    let one_sum = ok_stdout(&sh(dir.path(), "pivot-count --merge --sum t a.csv b.csv"));
+    assert_eq!(one_sum, "host,path,count,sum_t\nh,/x,3,1.75\nh,/y,1,1\n");
+    let missing = sh(dir.path(), "pivot-count --merge --sum nope a.csv");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no column \"sum_nope\""));
+}
+
+#[test]
 fn a_tiny_mem_limit_spills_and_gives_the_same_answer() {
     let dir = tempfile::tempdir().unwrap();
     let many: String = (0..30_000)

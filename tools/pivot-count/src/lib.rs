@@ -214,10 +214,7 @@ fn merge_inputs(
         onebox::cli::fail(&format!("{err:#}"));
         pipeline.counters.files_failed.add(1);
     }
-    let mut want = (!args.fields.is_empty()).then(|| merge::Columns {
-        fields: args.fields.clone(),
-        sums: args.sums.iter().map(|s| format!("sum_{s}")).collect(),
-    });
+    let mut want = merge::Wanted::new(&args.fields, &args.sums);
     // The number of sums is known once the first header is read (see merge::read_into).
     let mut table = Table::new(0, limit);
     let rows = pipeline.counters.counter("rows_merged");
@@ -239,9 +236,6 @@ fn merge_inputs(
             .with_context(|| format!("merging {source}"))?;
         rows.add(n);
     }
-    let want = want.unwrap_or(merge::Columns {
-        fields: Vec::new(),
-        sums: Vec::new(),
-    });
+    let want = want.into_columns();
     Ok((table, want.fields, want.sums))
 }

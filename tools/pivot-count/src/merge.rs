@@ -74,11 +74,56 @@ pub fn columns_of(header: &[String]) -> Columns {
     }
 }
 
+/// What the command line asks a merge to keep; the rest comes from the first input's header.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// `-f`: these fields, else all of the first input's.
+    fields: Option<Vec<String>>,
+    /// `--sum` (or `-f`, which rolls up and so keeps only the sums named): these `sum_*`
+    /// columns, else all of the first input's.
+    sums: Option<Vec<String>>,
+    resolved: Option<Columns>,
+}
+
+impl Wanted {
+    pub fn new(fields: &[String], sums: &[String]) -> Wanted {
+        let sums: Vec<String> = sums.iter().map(|s| format!("sum_{s}")).collect();
+        Wanted {
+            fields: (!fields.is_empty()).then(|| fields.to_vec()),
+            sums: (!fields.is_empty() || !sums.is_empty()).then_some(sums),
+            resolved: None,
+        }
+    }
+
+    /// The merge's columns, settled by the first header seen.
+    fn resolve(&mut self, header: &[String]) -> Columns {
+        let (fields, sums) = (&self.fields, &self.sums);
+        self.resolved
+            .get_or_insert_with(|| {
+                let found = columns_of(header);
+                Columns {
+                    fields: fields.clone().unwrap_or(found.fields),
+                    sums: sums.clone().unwrap_or(found.sums),
+                }
+            })
+            .clone()
+    }
+
+    /// The merge's columns: as asked, or as the first input had them (none when there was no
+    /// input).
+    pub fn into_columns(self) -> Columns {
+        self.resolved.unwrap_or_else(|| Columns {
+            fields: self.fields.unwrap_or_default(),
+            sums: self.sums.unwrap_or_default(),
+        })
+    }
+}
+
 /// Reads one output file into `table`; returns the number of rows read.
 pub fn read_into(
     source: &Source,
     reader: Box<dyn Read + Send>,
-    want: &mut Option<Columns>,
+    want: &mut Wanted,
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     let name = source.display_name();
@@ -94,7 +139,7 @@ pub fn read_into(
 fn read_delimited(
     name: &str,
     mut input: BufReader<Box<dyn Read + Send>>,
-    want: &mut Option<Columns>,
+    want: &mut Wanted,
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     // A TAB in the header line means TSV; otherwise CSV.
@@ -113,7 +158,7 @@ fn read_delimited(
         .iter()
         .map(str::to_string)
         .collect();
-    let cols = want.get_or_insert_with(|| columns_of(&header)).clone();
+    let cols = want.resolve(&header);
     let p = project(&header, &cols, name, table)?;
     let mut record = csv::ByteRecord::new();
     let (mut key, mut rows) = (Vec::new(), 0);
@@ -138,7 +183,7 @@ fn read_delimited(
 fn read_tsv(
     name: &str,
     input: BufReader<Box<dyn Read + Send>>,
-    want: &mut Option<Columns>,
+    want: &mut Wanted,
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     let mut lines = ReadLines::new(input);
@@ -152,7 +197,7 @@ fn read_tsv(
             String::from_utf8_lossy(&t).into_owned()
         })
         .collect();
-    let cols = want.get_or_insert_with(|| columns_of(&header)).clone();
+    let cols = want.resolve(&header);
     let p = project(&header, &cols, name, table)?;
     let (mut key, mut rows) = (Vec::new(), 0);
     while let Some((line_no, line)) = lines.next_line()? {
@@ -184,7 +229,7 @@ fn read_tsv(
 fn read_ndjson(
     name: &str,
     input: BufReader<Box<dyn Read + Send>>,
-    want: &mut Option<Columns>,
+    want: &mut Wanted,
     table: &mut Table,
 ) -> anyhow::Result<u64> {
     let (mut key, mut rows) = (Vec::new(), 0);
@@ -196,7 +241,7 @@ fn read_ndjson(
         }
         row.read(line)
             .with_context(|| format!("{name}:{line_no}: not a pivot-count NDJSON row"))?;
-        let cols = want.get_or_insert_with(|| columns_of(&row.keys)).clone();
+        let cols = want.resolve(&row.keys);
         let p = project(&row.keys, &cols, name, table)?;
         key.clear();
         for (j, &col) in p.fields.iter().enumerate() {

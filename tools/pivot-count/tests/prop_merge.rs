@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use onebox::input::Source;
-use pivot_count::merge::{read_into, Columns};
+use pivot_count::merge::{read_into, Wanted};
 use pivot_count::output::{GroupWriter, OutputFormat};
 use pivot_count::sum::Sum;
 use pivot_count::table::{Agg, Table};
@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 fn merge_bytes(inputs: &[Vec<u8>], limit: usize) -> anyhow::Result<BTreeMap<Vec<u8>, Agg>> {
     let mut table = Table::new(0, limit);
-    let mut want: Option<Columns> = None;
+    let mut want = Wanted::default();
     for bytes in inputs {
         let reader: Box<dyn std::io::Read + Send> = Box::new(Cursor::new(bytes.clone()));
         read_into(&Source::Stdin, reader, &mut want, &mut table)?;
