@@ -3,8 +3,9 @@
 #   scripts/bench-cflog.sh [SIZE]      SIZE of raw (uncompressed) logs to generate, default 1G
 #   CFLOG_BENCH_DATA=DIR scripts/bench-cflog.sh    use the gz logs already in DIR instead
 #
-# One run each, same files, page cache warm. Prints wall time, CPU time (user+sys), peak RSS and
-# MB/s of raw (uncompressed) log per wall second and per core, for:
+# Each run is timed BENCH_ROUNDS times (default 3) and the median shown; same files, page cache
+# warm. Prints wall time, CPU time (user+sys), peak RSS and MB/s of raw (uncompressed) log per
+# wall second and per core, for:
 #   floor-jN       decompression alone with the same libraries and buffers (examples/cflog-floor),
 #                  one process per core over a share of the files: the floor cflog-parse is held to
 #                  (small files whole with libdeflate, as cflog-parse reads them)
@@ -49,11 +50,17 @@ echo "input: $mb MB raw ($((gz / 1000000)) MB gz) in ${#files[@]} files, $cores 
 printf '%-20s %8s %8s %9s %9s %11s %8s\n' run wall cpu rss MB/s MB/s/core vs-floor
 
 floor_wall=
-# run NAME CORES CMD...: one timed run, stdout to $work/NAME.out; prints a row of the table.
+# run NAME CORES CMD...: BENCH_ROUNDS timed runs (default 3), stdout to $work/NAME.out; prints
+# a row of the table for the run of median wall time (this VM's page-cache reclaimer makes a
+# single run 20-50% slow now and then).
 run() {
-  local name=$1 cores=$2
+  local name=$1 cores=$2 i
   shift 2
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$work/$name.out"
+  for ((i = 0; i < ${BENCH_ROUNDS:-3}; i++)); do
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$work/$name.out"
+    cat "$work/time"
+  done | sort -n | awk '{ row[NR] = $0 } END { print row[int((NR + 1) / 2)] }' > "$work/time.median"
+  mv "$work/time.median" "$work/time"
   read -r wall user sys rss < "$work/time"
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v mb="$mb" -v c="$cores" \
     -v f="${floor_wall:-}" 'BEGIN {
