@@ -121,9 +121,32 @@ pub struct Paths {
 struct Node {
     children: Vec<(Vec<u8>, Node)>,
     slots: Vec<usize>,
+    /// The slots of every path below this node, cleared each time the node's key is met:
+    /// when an object holds a key twice, the last occurrence wins for the paths inside it too,
+    /// as it does for the key itself (and as in serde_json and jq), so a path and its parent
+    /// never come from different occurrences.
+    below: Vec<usize>,
 }
 
 impl Node {
+    /// Fills `below` for this node and its descendants; returns this node's slots and below.
+    fn collect_below(&mut self) -> Vec<usize> {
+        let mut below = Vec::new();
+        for (_, child) in &mut self.children {
+            below.extend(child.collect_below());
+        }
+        self.below = below;
+        self.slots.iter().chain(&self.below).copied().collect()
+    }
+
+    /// Clears the slots of the paths below this node before it is read again.
+    #[inline]
+    fn clear_below<T: Default>(&self, out: &mut [T]) {
+        for &slot in &self.below {
+            out[slot] = T::default();
+        }
+    }
+
     /// The child for `key`. Lengths and first bytes are compared before the bytes, which
     /// rules out most keys of a record without a call to `memcmp`.
     #[inline]
@@ -181,6 +204,7 @@ impl Paths {
             }
             node.slots.push(slot);
         }
+        root.collect_below();
         Ok(Paths {
             root,
             len: paths.len(),
@@ -207,8 +231,9 @@ pub struct Extractor {
 impl Extractor {
     /// Validates `line` as one JSON object and sets `out[i]` to the value at path `i`. Slots of
     /// absent paths are left as they are, so the caller resets `out` (to `None`, say) first.
-    /// `out` must have `paths.len()` slots.
-    pub fn extract<'a, T: From<JsonValue<'a>>>(
+    /// `out` must have `paths.len()` slots. A key held twice takes its last value, and so do
+    /// the paths inside it.
+    pub fn extract<'a, T: From<JsonValue<'a>> + Default>(
         &mut self,
         line: &'a [u8],
         paths: &Paths,
@@ -308,7 +333,7 @@ impl Extractor {
 
     /// Reads the value at `pos` for `node`: descends where the node has children, records it
     /// in the node's slots; returns the position after it.
-    fn value<'a, T: From<JsonValue<'a>>>(
+    fn value<'a, T: From<JsonValue<'a>> + Default>(
         &mut self,
         b: &'a [u8],
         pos: usize,
@@ -329,7 +354,7 @@ impl Extractor {
         Ok(end)
     }
 
-    fn object<'a, T: From<JsonValue<'a>>>(
+    fn object<'a, T: From<JsonValue<'a>> + Default>(
         &mut self,
         b: &'a [u8],
         pos: usize,
@@ -361,7 +386,10 @@ impl Extractor {
             }
             pos = skip_ws(b, pos + 1);
             pos = match child {
-                Some(child) => self.value(b, pos, child, out)?,
+                Some(child) => {
+                    child.clear_below(out);
+                    self.value(b, pos, child, out)?
+                }
                 None => self.skip_any(b, pos)?,
             };
             pos = skip_ws(b, pos);
@@ -373,7 +401,7 @@ impl Extractor {
         }
     }
 
-    fn array<'a, T: From<JsonValue<'a>>>(
+    fn array<'a, T: From<JsonValue<'a>> + Default>(
         &mut self,
         b: &'a [u8],
         pos: usize,
@@ -824,6 +852,18 @@ mod tests {
     fn the_same_path_twice_and_overlapping_paths() {
         let got = get(r#"{"a":{"b":1}}"#, &["a.b", "a", "a.b"]).unwrap();
         assert_eq!(got, [some("1"), some(r#"{"b":1}"#), some("1")]);
+    }
+
+    #[test]
+    fn a_key_held_twice_takes_its_last_value_inside_too() {
+        let paths = ["A", "A.v", "A.w", "B.x", "B"];
+        let got = get(r#"{"A":{"v":3},"B":{"x":1},"A":{"w":1},"B":2}"#, &paths).unwrap();
+        assert_eq!(got, [some(r#"{"w":1}"#), None, some("1"), None, some("2")]);
+        let got = get(r#"{"A":{"v":3},"A":{"v":4,"w":5}}"#, &paths).unwrap();
+        assert_eq!(got[..3], [some(r#"{"v":4,"w":5}"#), some("4"), some("5")]);
+        // Deeper: the middle level is held twice.
+        let got = get(r#"{"a":{"b":{"c":1},"b":{"d":2}}}"#, &["a.b.c", "a.b.d"]).unwrap();
+        assert_eq!(got, [None, some("2")]);
     }
 
     #[test]

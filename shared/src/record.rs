@@ -118,9 +118,10 @@ pub fn records<'a>(
 }
 
 /// A field value found in a record, borrowed from the line.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub enum Value<'a> {
     /// The field is not in the record.
+    #[default]
     Missing,
     Json(JsonValue<'a>),
     /// A TSV cell, still escaped.

@@ -50,7 +50,8 @@ per value, DIR/PREFIX-VALUE-000001.csv.gz, each numbered on its own; DIR is crea
 unless --gzip. Existing files of the same names are replaced.
 
 Columns: --columns fixes them and their order (dotted paths into nested NDJSON, or TSV column
-names; a missing field is a null cell, other fields are left out). Without it, the columns are
+names; a missing field is a null cell, other fields are left out, and a key a record holds twice
+gives its last value, as in jq). Without it, the columns are
 the first record's top-level fields (or the TSV header), and a later record with a field not
 among them is rejected (new_field) rather than silently dropped, as is one holding a field twice
 (duplicate_key). A TSV header naming a column twice is an error. With several inputs and no
