@@ -46,7 +46,8 @@ distinct combination). With --mem-limit the table spills sorted partial counts t
 (in TMPDIR) and merges them, so a key set larger than memory still finishes exactly.
 
 Outputs merge exactly: `pivot-count --merge a.csv b.csv` adds up counts and sums of earlier
-outputs (CSV, TSV or NDJSON); with -f it keeps only those fields (a roll-up).";
+outputs (CSV, TSV or NDJSON); with -f it keeps only those fields (a roll-up) and the sums named
+by --sum; --sum alone keeps every field and only the sums named.";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:
