@@ -129,6 +129,34 @@ fn rows_files_stdout_manifest_and_counters_agree() {
 }
 
 #[test]
+fn a_rerun_with_fewer_files_notes_the_earlier_runs_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("in.ndjson"), records(5, &["view"])).unwrap();
+    fs::create_dir(dir.path().join("out")).unwrap();
+    fs::write(dir.path().join("out/other-000009.csv"), "x\n").unwrap();
+    let first = sh(dir.path(), "csv-chunk --rows 1 --out out/v.csv in.ndjson");
+    assert_eq!(lines(&first).len(), 5);
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("not written by it"));
+    let again = sh(
+        dir.path(),
+        "csv-chunk --rows 2 --out out/v.csv --manifest out/v.manifest in.ndjson",
+    );
+    assert_eq!(
+        lines(&again),
+        ["out/v-000001.csv", "out/v-000002.csv", "out/v-000003.csv"]
+    );
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains(
+            "out: 2 file(s) named like this run's output were not written by it \
+                      (first: out/v-000004.csv)"
+        ),
+        "{err}"
+    );
+    assert_eq!(again.status.code(), Some(0));
+}
+
+#[test]
 fn threads_and_inputs_do_not_change_a_byte() {
     let dir = tempfile::tempdir().unwrap();
     // About 4 MB per 30000-row file: several 1 MiB pieces per file, compressed on any thread.

@@ -20,7 +20,9 @@ pub mod schema;
 pub mod upload;
 pub mod worker;
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +49,8 @@ a warehouse bulk load (Redshift COPY, Snowflake, BigQuery, ClickHouse, DuckDB).
 Files are named DIR/PREFIX-000001.csv[.gz], DIR/PREFIX-000002..., or with --by FIELD one family
 per value, DIR/PREFIX-VALUE-000001.csv.gz, each numbered on its own; DIR is created if missing.
 --out DIR/PREFIX.csv.gz (or .gz) means gzip; --out DIR/PREFIX.csv or DIR/PREFIX means plain CSV
-unless --gzip. Existing files of the same names are replaced.
+unless --gzip. Existing files of the same names are replaced; other files named like the run's
+(say, an earlier run's higher numbers) are left as they are, with a note on stderr.
 
 Columns: --columns fixes them and their order (dotted paths into nested NDJSON, or TSV column
 names; a missing field is a null cell, other fields are left out, and a key a record holds twice
@@ -245,7 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     .upload_to(upload);
     let backend = Backend::new(pipeline.threads(), gzip.then_some(args.level), writer)?;
     let limits = Limits {
-        out,
+        out: out.clone(),
         gzip,
         rows: args.rows,
         bytes: args.bytes,
@@ -276,6 +279,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(_) => router.finish()?,
         Err(e) => return Err(router.abort(e)),
     };
+    if args.to.is_none() {
+        note_stale_files(&out, &dir, &completed);
+    }
     if let Some(path) = &args.manifest {
         if onebox::cli::failed() {
             onebox::cli::note(&format!(
@@ -288,6 +294,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     pipeline.finish()
+}
+
+/// Warns of files in the output directory named like this run's files that it did not write:
+/// left by an earlier run that made more files (or other families), they are not in the
+/// manifest, but a load by prefix (`COPY ... FROM 's3://b/load/views'`) would take them too.
+fn note_stale_files(out: &OutName, dir: &Path, completed: &[files::Completed]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let written: HashSet<&std::ffi::OsStr> = completed
+        .iter()
+        .filter_map(|c| c.path.file_name())
+        .collect();
+    let mut stale: Vec<std::ffi::OsString> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .filter(|name| out.is_chunk_name(name.as_bytes()) && !written.contains(name.as_os_str()))
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    stale.sort();
+    onebox::cli::note(&format!(
+        "{}: {} file(s) named like this run's output were not written by it (first: {}); \
+         they are not in the manifest, but a load by prefix would take them: remove them \
+         if they are left from an earlier run",
+        dir.display(),
+        stale.len(),
+        dir.join(&stale[0]).display()
+    ));
 }
 
 fn csv_style(args: &Args) -> anyhow::Result<CsvStyle> {

@@ -69,6 +69,28 @@ impl OutName {
     }
 }
 
+impl OutName {
+    /// Whether `name` (a file name in [`OutName::dir`]) is named the way this run names its
+    /// files: `PREFIX-[FAMILY-]DIGITS.csv[.gz]`, with at least six digits.
+    pub fn is_chunk_name(&self, name: &[u8]) -> bool {
+        let Some(prefix) = self.prefix.file_name() else {
+            return false;
+        };
+        let Some(rest) = name
+            .strip_prefix(prefix.as_bytes())
+            .and_then(|r| r.strip_prefix(b"-"))
+        else {
+            return false;
+        };
+        let stem = rest.strip_suffix(b".gz").unwrap_or(rest);
+        let Some(stem) = stem.strip_suffix(b".csv") else {
+            return false;
+        };
+        let digits = stem.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        digits >= 6 && (digits == stem.len() || stem[stem.len() - digits - 1] == b'-')
+    }
+}
+
 /// The family of the empty value (also null or missing).
 const EMPTY_FAMILY: &str = "_";
 
@@ -127,6 +149,30 @@ fn fnv1a32(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_names_of_a_run() {
+        let n = OutName::parse(Path::new("out/views.csv.gz")).unwrap();
+        for name in [
+            "views-000001.csv.gz",
+            "views-000007.csv",
+            "views-dl-000002.csv.gz",
+            "views-a-b-1234567.csv.gz",
+        ] {
+            assert!(n.is_chunk_name(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "views.manifest",
+            "views-00001.csv.gz",
+            "views-000001.csv.gz.tmp.12",
+            "viewsx-000001.csv.gz",
+            "other-000001.csv.gz",
+            "views-dl000001.csv",
+            "views-000001.tsv",
+        ] {
+            assert!(!n.is_chunk_name(name.as_bytes()), "{name}");
+        }
+    }
 
     #[test]
     fn out_names() {
