@@ -1,5 +1,5 @@
 //! Exact decimal numbers, for the sums the fast i128 path of [`crate::sum`] cannot hold:
-//! numbers with an exponent or more than 9 decimals, and totals past i128.
+//! numbers with more than 18 decimals, and totals past i128.
 //!
 //! Adding exactly makes a total independent of the order of its terms, so threads, block sizes
 //! and split-then-merge all give the same digits (f64 partial sums did not). A number is a sign
@@ -86,12 +86,12 @@ impl Decimal {
         })
     }
 
-    /// The value `v` x 10^-9 (what [`crate::sum::Sum::Exact`] holds).
-    pub fn from_nanos(v: i128) -> Decimal {
-        const NANO: u128 = 1_000_000_000;
+    /// The value `v` x 10^-18 (what [`crate::sum::Sum::Exact`] holds): its fraction is the
+    /// one limb below the point.
+    pub fn from_fixed(v: i128) -> Decimal {
         let abs = v.unsigned_abs();
-        let mut limbs = vec![(abs % NANO) as u64 * NANO as u64];
-        let mut int = abs / NANO;
+        let mut limbs = vec![(abs % u128::from(BASE)) as u64];
+        let mut int = abs / u128::from(BASE);
         while int > 0 {
             limbs.push((int % u128::from(BASE)) as u64);
             int /= u128::from(BASE);
@@ -105,24 +105,16 @@ impl Decimal {
         d
     }
 
-    /// The value x 10^9 as an i128, if it is a whole number of billionths within range.
-    pub fn to_nanos(&self) -> Option<i128> {
-        const NANO: u64 = 1_000_000_000;
+    /// The value x 10^18 as an i128, if it has at most 18 decimals and is within range.
+    pub fn to_fixed(&self) -> Option<i128> {
         if self.low < -1 {
             return None;
         }
         let mut v: i128 = 0;
         for (pow, &limb) in (self.low..).zip(&self.limbs) {
-            let term = if pow < 0 {
-                if limb % NANO != 0 {
-                    return None;
-                }
-                i128::from(limb / NANO)
-            } else {
-                (0..pow).try_fold(i128::from(limb) * i128::from(NANO), |t, _| {
-                    t.checked_mul(i128::from(BASE))
-                })?
-            };
+            // Limb `pow` is worth BASE^pow, so BASE^(pow + 1) in units of 10^-18.
+            let term =
+                (0..=pow).try_fold(i128::from(limb), |t, _| t.checked_mul(i128::from(BASE)))?;
             v = v.checked_add(term)?;
         }
         Some(if self.neg { -v } else { v })
@@ -328,13 +320,23 @@ mod tests {
     }
 
     #[test]
-    fn nanos_round_trip_and_range() {
-        for v in [0, 1, -1, 1_500_000_000, i128::MAX, i128::MIN + 1] {
-            assert_eq!(Decimal::from_nanos(v).to_nanos(), Some(v), "{v}");
+    fn fixed_point_round_trip_and_range() {
+        for v in [
+            0,
+            1,
+            -1,
+            1_500_000_000,
+            10i128.pow(18),
+            i128::MAX,
+            i128::MIN + 1,
+        ] {
+            assert_eq!(Decimal::from_fixed(v).to_fixed(), Some(v), "{v}");
         }
-        assert_eq!(parse("2.5e3").to_nanos(), Some(2_500_000_000_000));
-        assert_eq!(parse("1e-10").to_nanos(), None);
-        assert_eq!(parse("1e30").to_nanos(), None);
+        assert_eq!(parse("2.5e3").to_fixed(), Some(2_500 * 10i128.pow(18)));
+        assert_eq!(parse("1e-18").to_fixed(), Some(1));
+        assert_eq!(parse("-1.5e-17").to_fixed(), Some(-15));
+        assert_eq!(parse("1e-19").to_fixed(), None);
+        assert_eq!(parse("1e21").to_fixed(), None);
         assert!(parse("1.7976931348623157e308").fits_double());
         assert!(!parse("1.8e308").fits_double());
         assert!(!parse("-2e308").fits_double());

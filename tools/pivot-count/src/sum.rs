@@ -3,19 +3,20 @@
 //! `--sum` columns must add up the same whichever way the work was split (threads, blocks, N
 //! `parallel` jobs and one `--merge` must all equal one run), so every sum is exact and so
 //! independent of the order of its terms. The values logs hold (byte counts, seconds with
-//! milliseconds) are integers scaled by 10^9 in an i128, which is fast; a number with more than
-//! 9 decimals or an exponent, or a total beyond i128, is an exact [`Decimal`].
+//! milliseconds, and the shortest text of most doubles) are integers scaled by 10^18 in an i128,
+//! which is fast; a number with more than 18 decimals, or a total beyond i128 (about 1.7e20), is
+//! an exact [`Decimal`].
 
 use crate::decimal::Decimal;
 
-const SCALE: i128 = 1_000_000_000;
-const SCALE_DIGITS: usize = 9;
+const SCALE_DIGITS: u32 = 18;
+const SCALE: i128 = 10i128.pow(SCALE_DIGITS);
 
 /// A running sum. Every value has one form (an `Exact` one when it fits), so the same total
 /// compares and prints the same however it was reached.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sum {
-    /// Value x 10^9.
+    /// Value x 10^18.
     Exact(i128),
     /// Any other value.
     Big(Box<Decimal>),
@@ -45,7 +46,7 @@ impl Sum {
     }
 
     fn from_decimal(d: Decimal) -> Sum {
-        match d.to_nanos() {
+        match d.to_fixed() {
             Some(v) => Sum::Exact(v),
             None => Sum::Big(Box::new(d)),
         }
@@ -65,11 +66,11 @@ impl Sum {
     #[cold]
     fn add_decimal(&mut self, other: &Sum) {
         let mut total = match std::mem::take(self) {
-            Sum::Exact(v) => Decimal::from_nanos(v),
+            Sum::Exact(v) => Decimal::from_fixed(v),
             Sum::Big(d) => *d,
         };
         match other {
-            Sum::Exact(v) => total.add(&Decimal::from_nanos(*v)),
+            Sum::Exact(v) => total.add(&Decimal::from_fixed(*v)),
             Sum::Big(d) => total.add(d),
         }
         *self = Sum::from_decimal(total);
@@ -93,7 +94,7 @@ impl Sum {
                 out.push_str(sign);
                 out.push_str(itoa::Buffer::new().format(int));
                 if frac != 0 {
-                    let digits = format!("{frac:0width$}", width = SCALE_DIGITS);
+                    let digits = format!("{frac:0width$}", width = SCALE_DIGITS as usize);
                     out.push('.');
                     out.push_str(digits.trim_end_matches('0'));
                 }
@@ -109,30 +110,54 @@ impl Sum {
     }
 }
 
-/// `-?digits(.digits)?` with at most 9 decimals, scaled by 10^9.
+/// `[+-]digits[.digits][(e|E)[+-]digits]` scaled by 10^18, when that is a whole number within
+/// i128; `None` sends the text to the exact [`Decimal`] parser.
 fn parse_decimal(t: &str) -> Option<i128> {
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let (mant, exp) = match body.find(['e', 'E']) {
+        Some(at) => (&body[..at], parse_small_exponent(&body[at + 1..])?),
+        None => (body, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if int.is_empty() && frac.is_empty() || !all_digits(int) || !all_digits(frac) {
         return None;
     }
-    if frac.len() > SCALE_DIGITS || int.len() > 28 {
+    // The digits as one integer (38 digits always fit an i128), then the power of ten that
+    // takes it to units of 10^-18.
+    if int.len() + frac.len() > 38 {
         return None;
     }
-    let int_v: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut frac_v: i128 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().ok()?
-    };
-    for _ in frac.len()..SCALE_DIGITS {
-        frac_v *= 10;
+    let mut digits: i128 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        digits = digits * 10 + i128::from(b - b'0');
     }
-    let v = int_v.checked_mul(SCALE)?.checked_add(frac_v)?;
+    let shift = i64::from(SCALE_DIGITS) + exp - frac.len() as i64;
+    let v = if shift >= 0 {
+        digits.checked_mul(10i128.checked_pow(u32::try_from(shift).ok()?)?)?
+    } else {
+        let div = 10i128.checked_pow(u32::try_from(-shift).ok()?)?;
+        if digits % div != 0 {
+            return None;
+        }
+        digits / div
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// An exponent of at most a few digits (larger ones are for the exact parser).
+fn parse_small_exponent(e: &str) -> Option<i64> {
+    let (neg, digits) = match e.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, e.strip_prefix('+').unwrap_or(e)),
+    };
+    if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: i64 = digits.parse().ok()?;
     Some(if neg { -v } else { v })
 }
 
@@ -175,6 +200,43 @@ mod tests {
         assert!(Sum::parse(b"inf").is_none());
         assert!(Sum::parse(b"1e309").is_none());
         assert!(Sum::parse_any(b"2e308").is_some());
+    }
+
+    #[test]
+    fn the_fast_parser_agrees_with_the_exact_one() {
+        for t in [
+            "0",
+            "-0",
+            "+7",
+            "1.5e3",
+            "2.5E+3",
+            "-3.25e-7",
+            "0.30000000000000004",
+            "1e-18",
+            "1e-19",
+            "1.0e-18",
+            "1000e-21",
+            "12.345678901234567891",
+            "1e20",
+            "1e21",
+            "5e999",
+            "123456789012345678901234567890",
+            ".5",
+            "5.",
+            "1e",
+            "e5",
+            "1.2.3",
+            "--1",
+            "0x10",
+        ] {
+            let exact = Decimal::parse(t.as_bytes()).and_then(|d| d.to_fixed());
+            assert_eq!(parse_decimal(t), exact, "{t}");
+        }
+        assert_eq!(
+            parse_decimal("0.30000000000000004"),
+            Some(300_000_000_000_000_040)
+        );
+        assert_eq!(Sum::parse(b"1.5e3"), Some(Sum::Exact(1_500 * SCALE)));
     }
 
     #[test]
