@@ -11,7 +11,7 @@ pub type Stamp = [u8; 20];
 /// when either is not of that shape or not a real date and time of day.
 #[inline]
 pub fn from_date_time(date: &[u8], time: &[u8]) -> Option<Stamp> {
-    if !is_real_date(date) || !is_real_time(time) {
+    if !is_real_date(date) || !is_real_time(date, time) {
         return None;
     }
     let mut s = *b"0000-00-00T00:00:00Z";
@@ -49,13 +49,19 @@ fn is_real_date(date: &[u8]) -> bool {
         )
 }
 
-/// Whether `time` is `HH:MM:SS` and a time of day (a leap second's `:60` allowed).
+/// Whether `time` is `HH:MM:SS` and a time of `date` (a real date). Second 60 exists only as
+/// a leap second, 23:59:60 at the end of June or December (the only days UTC inserts one);
+/// anywhere else it is no time, and readers downstream (DuckDB, Python) refuse it.
 #[inline]
-fn is_real_time(time: &[u8]) -> bool {
-    shape(time, b"dd:dd:dd")
-        && number(&time[..2]) < 24
-        && number(&time[3..5]) < 60
-        && number(&time[6..8]) <= 60
+fn is_real_time(date: &[u8], time: &[u8]) -> bool {
+    if !shape(time, b"dd:dd:dd") || number(&time[..2]) >= 24 || number(&time[3..5]) >= 60 {
+        return false;
+    }
+    match number(&time[6..8]) {
+        0..=59 => true,
+        60 => &time[..5] == b"23:59" && matches!(&date[5..], b"06-30" | b"12-31"),
+        _ => false,
+    }
 }
 
 /// The value of a run of ASCII digits (checked by [`shape`]).
@@ -94,9 +100,9 @@ pub fn parse_bound(text: &str) -> Result<Stamp, String> {
         6 | 9 if matches!(rest[0], b'T' | b't' | b' ') => {
             let hms = &rest[1..];
             let ok = if hms.len() == 5 {
-                is_real_time(&[hms, b":00"].concat())
+                is_real_time(&t[..10], &[hms, b":00"].concat())
             } else {
-                is_real_time(hms)
+                is_real_time(&t[..10], hms)
             };
             if !ok {
                 return Err(bad());
@@ -121,8 +127,13 @@ mod tests {
         assert!(from_date_time(b"2019-12-4", b"21:02:31").is_none());
         assert!(from_date_time(b"2019-12-04", b"-").is_none());
         // The shape is not enough: the date and time must exist.
-        assert!(from_date_time(b"2020-02-29", b"23:59:60").is_some());
+        assert!(from_date_time(b"2020-02-29", b"23:59:59").is_some());
+        assert!(from_date_time(b"2016-12-31", b"23:59:60").is_some());
+        assert!(from_date_time(b"2015-06-30", b"23:59:60").is_some());
         for (date, time) in [
+            ("2024-01-02", "12:30:60"),
+            ("2020-02-29", "23:59:60"),
+            ("2016-12-31", "23:58:60"),
             ("2017-13-45", "00:00:00"),
             ("2017-02-29", "00:00:00"),
             ("2017-04-31", "00:00:00"),
@@ -167,6 +178,8 @@ mod tests {
         assert!(parse_bound("2017-99-99").is_err());
         assert!(parse_bound("2017-02-30").is_err());
         assert!(parse_bound("2017-01-15T25:00").is_err());
-        assert!(parse_bound("2017-01-15T23:59:60").is_ok());
+        assert!(parse_bound("2016-12-31T23:59:60").is_ok());
+        assert!(parse_bound("2017-01-15T23:59:60").is_err());
+        assert!(parse_bound("2024-01-02T12:30:60").is_err());
     }
 }
