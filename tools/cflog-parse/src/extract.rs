@@ -15,10 +15,23 @@ pub struct Extract {
 
 impl Extract {
     /// Parses `FIELD:REGEX` when the text before the first `:` is one of `fields`, else `REGEX`
-    /// over `cs_uri_stem` (so a regex holding `:` needs no escaping).
+    /// over `cs_uri_stem` (so a regex holding `:` needs no escaping). Text before the first `:`
+    /// that has the shape of a field name (`cs_uri_qery`) but is none is an error, not a
+    /// regex that would match nothing and give null on every line.
     pub fn parse(spec: &str, fields: &[String]) -> Result<Extract, String> {
         let (field, pattern) = match spec.split_once(':') {
             Some((f, re)) if fields.iter().any(|k| k == f) => (f.to_string(), re),
+            Some((f, _)) if looks_like_field(f) => {
+                let why = if f == "timestamp" {
+                    "the derived timestamp is not a log field; use date or time".to_string()
+                } else {
+                    format!("unknown field '{f}' (see --list-fields)")
+                };
+                return Err(format!(
+                    "--extract '{spec}': {why}; a regex over cs_uri_stem that holds ':' is \
+                     written cs_uri_stem:REGEX"
+                ));
+            }
             _ => ("cs_uri_stem".to_string(), spec),
         };
         let re = Regex::new(pattern).map_err(|e| format!("--extract '{spec}': {e}"))?;
@@ -34,6 +47,14 @@ impl Extract {
         }
         Ok(Extract { field, re, groups })
     }
+}
+
+/// Whether `text` has the shape of an output field name: a lowercase letter, then lowercase
+/// letters, digits and `_`.
+fn looks_like_field(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|c| c.is_ascii_lowercase())
+        && bytes.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
 }
 
 /// The per-thread state of one [`Extract`]: the text it ran on and where its groups matched.
@@ -148,6 +169,16 @@ mod tests {
         // A colon inside a regex is not a field prefix.
         let c = Extract::parse("(?P<scheme>[a-z]+):", &fields()).unwrap();
         assert_eq!(c.field, "cs_uri_stem");
+        let c = Extract::parse("cs_uri_stem:api:(?P<v>v[0-9])", &fields()).unwrap();
+        assert_eq!(
+            (c.field.as_str(), c.re.as_str()),
+            ("cs_uri_stem", "api:(?P<v>v[0-9])")
+        );
+        // What looks like a field name but is none is an error, not a regex.
+        let typo = Extract::parse("cs_uri_qery:id=(?P<q>[0-9]+)", &fields()).unwrap_err();
+        assert!(typo.contains("unknown field 'cs_uri_qery'"), "{typo}");
+        let derived = Extract::parse("timestamp:(?P<h>T[0-9]{2})", &fields()).unwrap_err();
+        assert!(derived.contains("use date or time"), "{derived}");
     }
 
     #[test]

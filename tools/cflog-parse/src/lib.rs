@@ -150,7 +150,8 @@ pub struct Args {
     pub result_type: Option<String>,
 
     /// Named groups of REGEX over cs_uri_stem (or over FIELD) become fields; null when it does
-    /// not match. Repeatable. Example: '^/models/(?P<model_id>[0-9a-f-]+)'.
+    /// not match. Repeatable. Example: '^/models/(?P<model_id>[0-9a-f-]+)'. A REGEX whose text
+    /// before its first ':' looks like a field name is written cs_uri_stem:REGEX.
     #[arg(long = "extract", value_name = "[FIELD:]REGEX")]
     pub extracts: Vec<String>,
 
