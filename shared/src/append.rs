@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use crate::chunk::Header;
 use crate::json;
 use crate::par::BlockRef;
-use crate::record::{Format, Layout, Record};
+use crate::record::{FieldReader, Format, Layout, Record, Value};
 use crate::tsv;
 
 /// Marks the start of a header line in a worker's output (see the module docs): NUL, 0xFF,
@@ -78,14 +78,60 @@ impl Appender {
     }
 
     /// Checks that records laid out as `layout` can be written; the error is a one-line
-    /// message for the user.
+    /// message for the user. A TSV header that already has a column of a new field's name is
+    /// refused: the output would name it twice.
     pub fn check(&self, layout: Layout<'_>) -> anyhow::Result<()> {
         if layout.format() == Format::Ndjson && self.format(layout) == Format::Tsv {
             anyhow::bail!(
                 "cannot write NDJSON records as TSV (-o tsv): a JSON record has no fixed columns"
             );
         }
+        if let Layout::Tsv(header) = layout {
+            let mut cell = Vec::new();
+            for column in tsv::cells(&header.text) {
+                cell.clear();
+                tsv::unescape_into(column, &mut cell);
+                if let Some(name) = self.names.iter().find(|n| n.as_bytes() == cell) {
+                    anyhow::bail!(
+                        "the input's TSV header already has a column '{name}', a field this run \
+                         adds; give the new fields other names (--prefix)"
+                    );
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The paths a worker's [`FieldReader`] reads: `wanted`, then each new field as a
+    /// top-level member, so that [`Appender::holds_new_field`] can tell a record that already
+    /// has one (writing it again would give the record a key twice).
+    pub fn reader(&self, wanted: &[String]) -> Result<FieldReader, String> {
+        let mut paths = wanted.to_vec();
+        // A quoted path segment is a top-level member even when the name holds dots. A name
+        // with a quote cannot be quoted; it goes unchecked.
+        paths.extend(
+            self.names
+                .iter()
+                .filter(|n| !n.contains('"'))
+                .map(|n| format!("\"{n}\"")),
+        );
+        FieldReader::new(&paths)
+    }
+
+    /// The new field named like the top-level member that `path` (a field the tool reads)
+    /// starts in, if any: every record holding that field would be refused, so tools make it a
+    /// usage error.
+    pub fn name_over(&self, path: &str) -> Option<&str> {
+        let first = crate::json::split_path(path).ok()?.into_iter().next()?;
+        self.names.iter().find(|n| **n == first).map(String::as_str)
+    }
+
+    /// Whether a record read by [`Appender::reader`] (`values`, of which the first `wanted`
+    /// are the worker's own) already has a member named like a new field.
+    pub fn holds_new_field(&self, values: &[Value<'_>], wanted: usize) -> bool {
+        values[wanted..]
+            .iter()
+            .any(|v| !matches!(v, Value::Missing))
     }
 
     /// When `block` holds its source's TSV header line and the output is TSV, writes the
@@ -383,6 +429,33 @@ mod tests {
         }
         a.end();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn records_and_headers_that_already_have_a_new_field_are_found() {
+        let a = Appender::new(&["g.x", "y"], None);
+        let mut reader = a.reader(&["ip".to_string()]).unwrap();
+        let h = hdr("{}");
+        let mut values = Vec::new();
+        for (line, holds) in [
+            (r#"{"ip":"1","g":{"x":1}}"#, false),
+            (r#"{"ip":"1","g.x":1}"#, true),
+            (r#"{"y":null}"#, true),
+            (r#"{"ip":{"y":1}}"#, false),
+        ] {
+            let rec = Record {
+                line_no: 1,
+                text: line.as_bytes(),
+                layout: layout(None, &h),
+            };
+            reader.read(&rec, &mut values).unwrap();
+            assert_eq!(a.holds_new_field(&values, 1), holds, "{line}");
+        }
+        assert!(a.check(layout(None, &hdr("ip\\ty\tz"))).is_ok());
+        assert!(a.check(layout(None, &hdr("ip\ty\tz"))).is_err());
+        assert_eq!(a.name_over("y.z"), Some("y"));
+        assert_eq!(a.name_over("\"g.x\""), Some("g.x"));
+        assert_eq!(a.name_over("g.x"), None);
     }
 
     #[test]

@@ -126,14 +126,21 @@ struct Node {
     /// as it does for the key itself (and as in serde_json and jq), so a path and its parent
     /// never come from different occurrences.
     below: Vec<usize>,
+    /// Bit b set when a child's key starts with byte b: most keys of a record are ruled out
+    /// with one test, however many children there are.
+    firsts: [u64; 4],
 }
 
 impl Node {
-    /// Fills `below` for this node and its descendants; returns this node's slots and below.
-    fn collect_below(&mut self) -> Vec<usize> {
+    /// Fills `below` and `firsts` for this node and its descendants; returns this node's slots
+    /// and below.
+    fn index_children(&mut self) -> Vec<usize> {
         let mut below = Vec::new();
-        for (_, child) in &mut self.children {
-            below.extend(child.collect_below());
+        for (key, child) in &mut self.children {
+            if let Some(&first) = key.first() {
+                self.firsts[usize::from(first >> 6)] |= 1 << (first & 63);
+            }
+            below.extend(child.index_children());
         }
         self.below = below;
         self.slots.iter().chain(&self.below).copied().collect()
@@ -147,11 +154,14 @@ impl Node {
         }
     }
 
-    /// The child for `key`. Lengths and first bytes are compared before the bytes, which
+    /// The child for `key`. First bytes, then lengths are compared before the bytes, which
     /// rules out most keys of a record without a call to `memcmp`.
     #[inline]
     fn child(&self, key: &[u8]) -> Option<&Node> {
         let first = *key.first()?;
+        if self.firsts[usize::from(first >> 6)] & (1 << (first & 63)) == 0 {
+            return None;
+        }
         self.children
             .iter()
             .find(|(k, _)| k.len() == key.len() && k[0] == first && k.as_slice() == key)
@@ -204,7 +214,7 @@ impl Paths {
             }
             node.slots.push(slot);
         }
-        root.collect_below();
+        root.index_children();
         Ok(Paths {
             root,
             len: paths.len(),

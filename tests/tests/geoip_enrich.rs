@@ -187,6 +187,38 @@ fn reject_invalid_rejects_and_counts() {
 }
 
 #[test]
+fn enriching_twice_rejects_rather_than_naming_a_field_twice() {
+    let f = fixture();
+    let once = enrich(
+        &f,
+        &["--fields", "country_iso"],
+        "{\"c_ip\":\"1.128.0.1\"}\n",
+    )
+    .0;
+    assert_eq!(
+        once,
+        "{\"c_ip\":\"1.128.0.1\",\"geo_country_iso\":\"AU\"}\n"
+    );
+    let (twice, st) = enrich(&f, &["--fields", "country_iso"], &once);
+    assert_eq!(twice, "");
+    assert_eq!(st["rejected_field_exists"], 1);
+    let (other, _) = enrich(&f, &["--fields", "country_iso", "--prefix", "g2_"], &once);
+    assert_eq!(
+        other,
+        "{\"c_ip\":\"1.128.0.1\",\"geo_country_iso\":\"AU\",\"g2_country_iso\":\"AU\"}\n"
+    );
+    let tsv = run_with_input(
+        tool("geoip-enrich")
+            .arg("--db")
+            .arg(&f.city)
+            .args(["--fields", "city"]),
+        b"c_ip\tgeo_city\n1.128.0.1\tx\n",
+    );
+    assert_eq!(tsv.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&tsv.stderr).contains("already has a column 'geo_city'"));
+}
+
+#[test]
 fn default_fields_follow_the_database_types() {
     let f = fixture();
     let (text, _) = enrich(&f, &[], "{\"c_ip\":\"1.128.0.1\"}\n");

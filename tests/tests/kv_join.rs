@@ -78,6 +78,43 @@ fn missing_keys_can_be_dropped_or_rejected() {
 }
 
 #[test]
+fn a_new_field_the_record_already_has_is_not_written_twice() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("t.tsv"), TABLE).unwrap();
+    let args = ["--table", "t.tsv", "--key", "model_id", "--table-key", "id"];
+    let input = concat!(
+        "{\"model_id\":\"m1\",\"name\":\"mine\"}\n",
+        "{\"model_id\":\"m1\",\"x\":{\"name\":1}}\n",
+        "{\"model_id\":\"m1\",\"creator_id\":null}\n",
+    );
+    let (text, st) = join(d.path(), &args, input);
+    // Only the record without a top-level name or creator_id passes; a nested one is no clash.
+    assert_eq!(
+        text,
+        "{\"model_id\":\"m1\",\"x\":{\"name\":1},\"creator_id\":\"c1\",\"name\":\"Ann\"}\n"
+    );
+    assert_eq!(st["rejected_field_exists"], 2);
+    let (text, _) = join(d.path(), &[&args[..], &["--prefix", "t_"]].concat(), input);
+    assert_eq!(text.lines().count(), 3);
+    // A TSV input whose header has the column stops with a one-line error.
+    let tsv = run_with_input(
+        tool("kv-join").current_dir(d.path()).args(args),
+        b"model_id\tname\nm1\tmine\n",
+    );
+    assert_eq!(tsv.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&tsv.stderr);
+    assert!(err.contains("already has a column 'name'"), "{err}");
+    // A new field over the key itself is a usage error.
+    let over = run_with_input(
+        tool("kv-join")
+            .current_dir(d.path())
+            .args(["--table", "t.tsv", "--key", "id", "--add", "id"]),
+        b"{}\n",
+    );
+    assert_eq!(over.status.code(), Some(2));
+}
+
+#[test]
 fn csv_ndjson_and_gzip_tables() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();

@@ -138,7 +138,9 @@ pub struct EnrichWorker {
 
 impl EnrichWorker {
     pub fn new(e: Arc<Enricher>) -> anyhow::Result<Self> {
-        let reader = FieldReader::new(std::slice::from_ref(&e.ip_field))
+        let reader = e
+            .appender
+            .reader(std::slice::from_ref(&e.ip_field))
             .map_err(|msg| onebox::cli::usage(format!("--ip-field: {msg}")))?;
         Ok(EnrichWorker {
             offsets: Vec::with_capacity(e.dbs.len()),
@@ -174,6 +176,9 @@ impl Worker for EnrichWorker {
         let result = record::records(block, e.input_format, out, |rec, out| {
             if let Err(reason) = self.reader.read(&rec, &mut values) {
                 return out.reject(block, rec.line_no, reason, rec.text);
+            }
+            if e.appender.holds_new_field(&values, 1) {
+                return out.reject(block, rec.line_no, "field_exists", rec.text);
             }
             let v = values[0];
             let text = match v.as_plain() {

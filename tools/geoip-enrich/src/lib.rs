@@ -33,7 +33,10 @@ IPv4-mapped IPv6 (::ffff:a.b.c.d, looked up as IPv4). A list such as X-Forwarded
 (\"203.0.113.9, 10.0.0.1\") gives its first or last address (--ip-pick). An address that no
 database holds (private ranges among them) gets null fields and is counted `not_found`; an
 empty or invalid one gets null fields and is counted `invalid_ip` (--reject-invalid rejects it
-instead). Records that are not valid JSON, or TSV rows of the wrong width, are rejected.
+instead). Records that are not valid JSON, or TSV rows of the wrong width, are rejected, and so
+is a record that already has a top-level field of a new field's name (field_exists: the output
+would name it twice; a TSV header with such a column is an error; --prefix renames the new
+fields).
 
 Fields (named with --prefix, default geo_): country_iso, country, continent, continent_code,
 registered_country_iso, subdivision_iso, subdivision, city, postal, lat, lon, accuracy_radius,
@@ -167,8 +170,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     check_unique(&fields)?;
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    let appender = Appender::new(&names, args.formats.output_format);
+    if let Some(name) = appender.name_over(&args.ip_field) {
+        return Err(usage(format!(
+            "the new field '{name}' is the field --ip-field {} reads; give the new fields other \
+             names (--prefix)",
+            args.ip_field
+        )));
+    }
     let enricher = Arc::new(Enricher {
-        appender: Appender::new(&names, args.formats.output_format),
+        appender,
         dbs,
         fields,
         ip_field: args.ip_field.clone(),

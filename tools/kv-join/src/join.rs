@@ -44,7 +44,10 @@ pub struct JoinWorker {
 
 impl JoinWorker {
     pub fn new(join: Arc<Join>) -> anyhow::Result<Self> {
-        let reader = FieldReader::new(std::slice::from_ref(&join.key))
+        let reader = join
+            .table
+            .appender
+            .reader(std::slice::from_ref(&join.key))
             .map_err(|msg| onebox::cli::usage(format!("--key: {msg}")))?;
         Ok(JoinWorker {
             join,
@@ -83,6 +86,7 @@ impl Worker for JoinWorker {
         let result = record::records(block, join.input_format, out, |rec, _| {
             let key = match self.reader.read(&rec, &mut values) {
                 Err(reason) => Key::Bad(reason),
+                Ok(()) if appender.holds_new_field(&values, 1) => Key::Bad("field_exists"),
                 Ok(()) if values[0].is_null() => Key::None,
                 Ok(()) => match values[0].as_plain() {
                     Some(plain) => Key::Borrowed(plain),

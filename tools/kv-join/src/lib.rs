@@ -33,6 +33,9 @@ cell 42).
 A record whose key is missing, null or not in the table gets null fields and is counted
 `not_found` (--drop-missing leaves it out, counted filtered_missing; --reject-missing rejects
 it). A key that appears twice in the table is an error naming it, unless --first or --last.
+The new fields are written once: a record that already has a top-level field of a new field's
+name is rejected (field_exists), and a TSV header with such a column is an error (--prefix
+renames the new fields).
 
 Memory: the table, loaded once and shared by all threads (about 50 bytes per row plus the key
 and the added values, kept rendered for JSON and for TSV: a million rows of short ids take
@@ -143,6 +146,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     // The table loads (and fails) before any input is read.
     let table = table::load(&spec, args.formats.output_format)?;
+    if let Some(name) = table.appender.name_over(&args.key) {
+        return Err(onebox::cli::usage(format!(
+            "--add: the new field '{name}' is the field --key {} reads; give the new fields \
+             other names (--prefix)",
+            args.key
+        )));
+    }
     let join = Arc::new(Join {
         table,
         key: args.key.clone(),
