@@ -186,6 +186,9 @@ pub struct Pipeline {
     rule: HeaderRule,
     policy: Arc<RejectPolicy>,
     stats: Option<PathBuf>,
+    /// Set by [`Pipeline::finish`]; a pipeline dropped before (an error, `--strict`, a closed
+    /// stdout) still writes `--stats`, with the counts at the stop.
+    finished: std::sync::atomic::AtomicBool,
     reject_path: Option<PathBuf>,
     line_buffered: bool,
     /// Recycled input blocks and output buffers.
@@ -194,6 +197,16 @@ pub struct Pipeline {
     /// Downloads S3 inputs ahead of the workers, during a run that has any.
     prefetch: Mutex<Option<Arc<Prefetch>>>,
     _publishers: Publishers,
+}
+
+impl Drop for Pipeline {
+    /// A run that stopped early still leaves its `--stats` (a JSON file that a job's next step
+    /// reads), not an empty or missing one. A failure to write it now has nowhere to go.
+    fn drop(&mut self) {
+        if !self.finished.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = self.write_stats();
+        }
+    }
 }
 
 impl Pipeline {
@@ -223,6 +236,7 @@ impl Pipeline {
                 keep: args.reject.is_some(),
             }),
             stats: args.stats.clone(),
+            finished: std::sync::atomic::AtomicBool::new(false),
             reject_path: args.reject.clone(),
             line_buffered: args.line_buffered,
             blocks: BufferPool::new(4 * threads + 4, 4 * block_size),
@@ -327,6 +341,8 @@ impl Pipeline {
 
     /// Writes `--stats`, and a one-line summary of rejected lines on stderr.
     pub fn finish(&self) -> anyhow::Result<()> {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let rejected = self.counters.sum_prefix("rejected_");
         if rejected > 0 {
             let reasons: Vec<String> = self
@@ -346,6 +362,10 @@ impl Pipeline {
                 reasons.join(", ")
             ));
         }
+        self.write_stats()
+    }
+
+    fn write_stats(&self) -> anyhow::Result<()> {
         if let Some(path) = &self.stats {
             let json = self.counters.to_json() + "\n";
             if path.as_os_str() == "-" {
@@ -1122,6 +1142,20 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"lines_in\":0"));
+    }
+
+    #[test]
+    fn a_pipeline_stopped_early_still_writes_its_stats() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(1, 1024, None);
+        let path = dir.path().join("st.json");
+        a.stats = Some(path.clone());
+        let p = Pipeline::start("t", &a, HeaderRule::None).unwrap();
+        p.counters.files.add(3);
+        drop(p);
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"files\":3"));
     }
 
     #[test]
