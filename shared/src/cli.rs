@@ -91,16 +91,24 @@ pub struct RunArgs {
     #[arg(long)]
     pub line_buffered: bool,
 
-    /// Block size handed to a worker (e.g. 1M, 4M). Memory is about 8 x threads x SIZE
-    /// (blocks being read and output waiting to be written).
+    /// Block size handed to a worker (e.g. 1M, 4M; 1K to 256M). Memory is about 8 x threads x
+    /// SIZE (blocks being read and output waiting to be written).
     #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_block_size)]
     pub block_size: u64,
 }
+
+/// The largest `--block-size`.
+const MAX_BLOCK_SIZE: u64 = 256 << 20;
 
 fn parse_block_size(s: &str) -> Result<u64, String> {
     let n = crate::size::parse_size(s)?;
     if n < 1024 {
         return Err("block size must be at least 1K".into());
+    }
+    // Lines longer than a block are read whole anyway, so bigger blocks buy nothing but
+    // memory: about 8 x threads of them are in flight.
+    if n > MAX_BLOCK_SIZE {
+        return Err("block size must be at most 256M".into());
     }
     Ok(n)
 }
@@ -227,6 +235,16 @@ pub fn widen_pipe(fd: std::os::fd::RawFd) {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_sizes_are_bounded_both_ways() {
+        assert_eq!(parse_block_size("1K"), Ok(1024));
+        assert_eq!(parse_block_size("256M"), Ok(256 << 20));
+        assert!(parse_block_size("1023").is_err());
+        for big in ["257M", "64G", "1T", "99999999999999999999"] {
+            assert!(parse_block_size(big).unwrap_err().contains("at most 256M"), "{big}");
+        }
+    }
 
     #[test]
     fn pipes_are_widened_and_other_descriptors_left_alone() {
