@@ -268,8 +268,15 @@ pub fn may_open_whole(source: &Source, max: usize) -> bool {
     let Source::Path(path) = source else {
         return true;
     };
+    // Looked at before it is opened again: the caller holds it open already, and a second open
+    // of a FIFO whose writer has finished would wait forever. A FIFO or device is read ahead,
+    // like stdin.
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return true, // an error is reported when the source is read
+    }
     let Ok(file) = fs::File::open(path) else {
-        return true; // the error is reported when the source is read
+        return true;
     };
     let Ok(len) = file.metadata().map(|m| m.len()) else {
         return true;

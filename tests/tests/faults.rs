@@ -564,3 +564,18 @@ fn file_names_from_data_stay_inside_the_output_directory() {
         ["in.ndjson", "out"].iter().map(|s| s.to_string()).collect()
     );
 }
+
+#[test]
+fn a_fifo_whose_writer_finished_early_is_read_not_waited_on() {
+    let d = tempfile::tempdir().unwrap();
+    // The tool opens first and waits; the writer comes, writes one line and is gone. An input
+    // opened a second time would then wait forever for another writer (`timeout` makes that
+    // a failure, not a hang).
+    let out = sh(
+        d.path(),
+        "mkfifo f && { (sleep 0.5; printf '{\"a\":9}\\n' > f) & } && \
+         timeout 20 pivot-count -f a --stats st.json f",
+    );
+    assert_eq!(ok_stdout(&out), "a,count\n9,1\n");
+    assert_lines_accounted(&stats(&d.path().join("st.json")), "records_counted");
+}
