@@ -242,7 +242,10 @@ mod tests {
         assert_eq!(parse_block_size("256M"), Ok(256 << 20));
         assert!(parse_block_size("1023").is_err());
         for big in ["257M", "64G", "1T", "99999999999999999999"] {
-            assert!(parse_block_size(big).unwrap_err().contains("at most 256M"), "{big}");
+            assert!(
+                parse_block_size(big).unwrap_err().contains("at most 256M"),
+                "{big}"
+            );
         }
     }
 
