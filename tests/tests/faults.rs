@@ -579,3 +579,68 @@ fn a_fifo_whose_writer_finished_early_is_read_not_waited_on() {
     assert_eq!(ok_stdout(&out), "a,count\n9,1\n");
     assert_lines_accounted(&stats(&d.path().join("st.json")), "records_counted");
 }
+
+/// Interrupts a pivot-count that is spilling (an endless stream of distinct keys, a tiny
+/// --mem-limit) once its runs are on disk, and checks that none are left behind.
+fn interrupt_spilling_pivot_count(signal: &str, signo: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let mut child = tool("pivot-count")
+        .args(["-f", "n,c_ip", "--mem-limit", "64K", "-j2"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pivot-count");
+    let mut stdin = child.stdin.take().unwrap();
+    let producer = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut i = 0;
+        while start.elapsed() < Duration::from_secs(120) {
+            if stdin
+                .write_all(ndjson_records(i..i + 500).as_bytes())
+                .is_err()
+            {
+                break;
+            }
+            i += 500;
+        }
+    });
+    let start = Instant::now();
+    while names_in(&tmp).len() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no spill runs appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    producer.join().unwrap();
+    assert_eq!(status.signal(), Some(signo), "{status:?}, stderr {stderr}");
+    assert!(stderr.contains("spill files removed"), "{stderr}");
+    assert_eq!(names_in(&tmp), BTreeSet::new(), "spill runs left behind");
+}
+
+#[test]
+fn sigterm_while_spilling_leaves_no_spill_runs() {
+    interrupt_spilling_pivot_count("TERM", 15);
+}
+
+#[test]
+fn sigint_while_spilling_leaves_no_spill_runs() {
+    interrupt_spilling_pivot_count("INT", 2);
+}

@@ -9,6 +9,7 @@ pub mod count;
 pub mod decimal;
 pub mod merge;
 pub mod output;
+pub mod spill;
 pub mod sum;
 pub mod table;
 
@@ -131,6 +132,8 @@ pub fn command() -> clap::Command {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     output::check_column_names(&args.fields, &args.sums).map_err(onebox::cli::usage)?;
+    // Before any other thread starts (see spill).
+    spill::remove_runs_on_signal();
     let sources = args.input.sources()?;
     let pipeline = Pipeline::start("pivot-count", &args.run, HeaderRule::FirstDataLine)?;
     let limit = args.mem_limit.map_or(usize::MAX, |m| m as usize);

@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use anyhow::Context;
 use hashbrown::HashMap;
 
+use crate::spill::Run;
 use crate::sum::Sum;
 
 /// Bytes a group costs beyond its key: the map slot, the boxed key header and allocator slack.
@@ -24,9 +25,6 @@ const MAX_FAN_IN: usize = 64;
 
 /// A stream of `(key, totals)` groups, read back from memory or from spill runs.
 pub type Groups = Box<dyn Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>>;
-
-/// A sorted run on disk; the file is deleted when this is dropped.
-type Run = tempfile::TempPath;
 
 /// One group's totals.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -235,11 +233,7 @@ fn reduce_runs(
 
 /// Writes entries as `key<TAB>count<TAB>sum...` lines to a new temporary file in TMPDIR.
 fn write_run(entries: impl Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>) -> anyhow::Result<Run> {
-    let (file, run) = tempfile::Builder::new()
-        .prefix(".pivot-count-run-")
-        .tempfile()
-        .context("creating a spill file in TMPDIR")?
-        .into_parts();
+    let (file, run) = Run::create().context("creating a spill file in TMPDIR")?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut text = String::new();
     for entry in entries {
@@ -304,7 +298,7 @@ fn merge_runs(
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(Vec<u8>, Agg)>>> {
     let mut readers = Vec::with_capacity(runs.len());
     for run in runs {
-        let file = File::open(&run).context("opening a spill file")?;
+        let file = File::open(run.path()).context("opening a spill file")?;
         // The open file keeps its data; dropping the name frees the disk once it is read.
         drop(run);
         readers.push(RunReader {
