@@ -401,6 +401,34 @@ fn list_fields_shows_names_and_types() {
     assert!(text.contains("\n4\tsc-bytes\tsc_bytes\tinteger\n"));
 }
 
+#[test]
+fn columns_without_a_field_are_named_not_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = FIELDS_24.trim_end_matches('\n').to_string() + "\tX-Extra\n";
+    let line = line24(0).trim_end_matches('\n').to_string() + "\tsecret\n";
+    write(
+        dir.path(),
+        "x.log",
+        format!("{V}{header}{line}{line}").as_bytes(),
+    );
+    let out = sh(dir.path(), "cflog-parse -f cs_uri_stem x.log");
+    assert_eq!(
+        ok_stdout(&out),
+        "{\"cs_uri_stem\":\"/view/0.html\"}\n".repeat(2)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("x.log: the #Fields line at line 2 names columns cflog-parse has no field for (X-Extra)").count(),
+        1,
+        "{err}"
+    );
+    let list = ok_stdout(&sh(dir.path(), "cflog-parse --list-fields x.log"));
+    assert!(
+        list.contains("\n25\tX-Extra\tx_extra\t(no such field: left out of the output)\n"),
+        "{list}"
+    );
+}
+
 /// Conformance: every sample in $ONEBOX_CONFORMANCE_DIR/cloudfront parses without a crash, and
 /// lines are rejected only in files that SOURCES.md (or the file name) marks as malformed or
 /// not a web log. Where `<sample>.expected.ndjson` exists beside a sample, its Nth object's

@@ -7,7 +7,7 @@ use anyhow::Context;
 use onebox::chunk::ReadLines;
 use onebox::input::{self, Source};
 
-use crate::schema::{kind_of, Columns};
+use crate::schema::{kind_of, known_fields, Columns};
 
 /// Lines read looking for the first `#Fields:` before giving up.
 const MAX_LINES: usize = 1000;
@@ -48,11 +48,15 @@ pub fn list_fields(path: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
         ));
     }
     let mut table = b"position\tlogged\tfield\ttype\n".to_vec();
+    let known = known_fields();
     for (i, (logged, name)) in columns.logged.iter().zip(&columns.names).enumerate() {
-        let kind = kind_of(name);
-        table.extend_from_slice(
-            format!("{}\t{logged}\t{name}\t{}\n", i + 1, kind.label()).as_bytes(),
-        );
+        // A column with no field of that name is not read (see --fields): say so.
+        let label = if known.contains(name) {
+            kind_of(name).label()
+        } else {
+            "(no such field: left out of the output)"
+        };
+        table.extend_from_slice(format!("{}\t{logged}\t{name}\t{label}\n", i + 1).as_bytes());
     }
     table.extend_from_slice(b"-\t(date time)\ttimestamp\tstring (derived, YYYY-MM-DDTHH:MM:SSZ)\n");
     out.write_all(&table)?;

@@ -11,10 +11,11 @@ use onebox::par::{BlockRef, Out, Worker};
 
 use crate::filter::Drop;
 use crate::parse::{Config, LineParser, Outcome, Plan};
-use crate::schema::Columns;
+use crate::schema::{known_fields, Columns};
 use crate::split::{split_line, Tabs};
 
-/// Sources already reported as not web logs, so each gets one note.
+/// What the workers have given a note about, so each gets one: a source that is not a web
+/// log (`not_web\tSOURCE`), a header with columns that have no field (`columns\tHEADER`).
 pub type Noted = Arc<Mutex<HashSet<String>>>;
 
 pub struct ParseWorker {
@@ -54,22 +55,53 @@ impl ParseWorker {
         }
     }
 
-    /// The plan of a `#Fields:` line, parsed once per distinct header text.
-    fn plan_for(&mut self, header: &[u8]) -> usize {
+    /// The plan of a `#Fields:` line (line `line` of `source`), parsed once per distinct
+    /// header text.
+    fn plan_for(&mut self, header: &[u8], source: &str, line: u64) -> usize {
         if let Some(&i) = self.by_header.get(header) {
             return i;
         }
-        let plan = Plan::new(Columns::parse(header), self.parser.config());
+        let columns = Columns::parse(header);
+        self.note_unknown_columns(&columns, header, source, line);
+        let plan = Plan::new(columns, self.parser.config());
         self.plans.push(plan);
         let i = self.plans.len() - 1;
         self.by_header.insert(header.to_vec(), i);
         i
     }
 
+    /// One note per distinct `#Fields:` line of a web log that names columns no output field
+    /// stands for: they are left out of every record, which should not go unsaid.
+    fn note_unknown_columns(&self, columns: &Columns, header: &[u8], source: &str, line: u64) {
+        if !columns.is_web_log() {
+            return; // all its lines are rejected, with a note of their own
+        }
+        let known = known_fields();
+        let unknown: Vec<&str> = columns
+            .logged
+            .iter()
+            .zip(&columns.names)
+            .filter(|(_, name)| !known.contains(name))
+            .map(|(logged, _)| logged.as_str())
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let key = format!("columns\t{}", String::from_utf8_lossy(header));
+        let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+        if noted.insert(key) {
+            onebox::cli::note(&format!(
+                "{source}: the #Fields line at line {line} names columns cflog-parse has no \
+                 field for ({}); they are left out of the output",
+                unknown.join(", ")
+            ));
+        }
+    }
+
     /// One note per source whose `#Fields:` line is not a web access log.
     fn note_not_web(&self, source: &str, header_line: u64, plan: &Plan) {
         let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
-        if !noted.insert(source.to_string()) {
+        if !noted.insert(format!("not_web\t{source}")) {
             return;
         }
         let what = if plan.columns.position("x_event").is_some() {
@@ -87,7 +119,7 @@ impl ParseWorker {
 impl Worker for ParseWorker {
     fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
         let (mut plan, mut header_line) = match block.header {
-            Some(h) => (self.plan_for(&h.text), h.line),
+            Some(h) => (self.plan_for(&h.text, block.source, h.line), h.line),
             None if self.follows_sources && block.first_line > 1 => self.carried,
             None => (0, 0),
         };
@@ -113,7 +145,7 @@ impl Worker for ParseWorker {
                 }
                 if line[0] == b'#' {
                     if line.starts_with(b"#Fields:") {
-                        plan = self.plan_for(line);
+                        plan = self.plan_for(line, block.source, line_no);
                         header_line = line_no;
                         headers += 1;
                     } else {
