@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -586,7 +586,18 @@ fn interrupt_spilling_pivot_count(signal: &str, signo: i32) {
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("tmp");
     fs::create_dir(&tmp).unwrap();
-    let mut child = tool("pivot-count")
+    let mut cmd = tool("pivot-count");
+    // A test run in the background of a non-interactive shell inherits SIGINT ignored, and
+    // pivot-count keeps an ignored signal ignored (as sort does): give it the default action.
+    // SAFETY: signal() is async-signal-safe, as the code between fork and exec must be.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .args(["-f", "n,c_ip", "--mem-limit", "64K", "-j2"])
         .env("TMPDIR", &tmp)
         .stdin(Stdio::piped())
