@@ -54,11 +54,11 @@ unless --gzip. Existing files of the same names are replaced; other files named 
 
 Columns: --columns fixes them and their order (dotted paths into nested NDJSON, or TSV column
 names; a missing field is a null cell, other fields are left out, and a key a record holds twice
-gives its last value, as in jq). Without it, the columns are
-the first record's top-level fields (or the TSV header), and a later record with a field not
-among them is rejected (new_field) rather than silently dropped, as is one holding a field twice
-(duplicate_key). A TSV header naming a column twice is an error. With several inputs and no
---columns, the first input is read twice (so it must be a regular file).
+gives its last value, as in jq). Without it, the columns are the first record's top-level
+fields (or the TSV header), and a later record with a field not among them is rejected
+(new_field) rather than silently dropped, as is one holding a field twice (duplicate_key). A TSV
+header naming a column twice is an error. With several inputs and no --columns, the first input
+is read twice (so it must be a regular file).
 
 CSV (RFC 4180): fields are quoted only when they hold the delimiter, a quote, CR or LF, or equal
 the null text; quotes are doubled; rows end in \\n. Null and missing values are written as

@@ -46,7 +46,7 @@ impl Run {
 impl Drop for Run {
     fn drop(&mut self) {
         if let Some(set) = live().as_mut() {
-            set.remove(self.0.to_path_buf().as_path());
+            set.remove::<Path>(&self.0);
         }
         // The TempPath, dropped next, removes the file.
     }
