@@ -14,6 +14,7 @@ pub mod memo;
 pub mod parse;
 pub mod schema;
 pub mod split;
+pub mod text_memo;
 pub mod time;
 pub mod worker;
 
@@ -64,8 +65,9 @@ skipped_comment, blank lines as skipped_blank.
 
 Memory: about 8 x threads x block size (default 2M): blocks being read and output waiting to
 be written, independent of the input size. With --event or --extract over the path, each thread
-also remembers the rules' answers for up to 4096 recent paths (1-2 MiB), since
-logs repeat their popular paths.";
+also remembers the rules' answers for up to 4096 recent paths (1-2 MiB), since logs repeat
+their popular paths. Likewise each thread keeps what it wrote for up to 1024 recent
+percent-encoded values per text column (user agents above all; at most 1.5 MiB a column).";
 
 const AFTER_LONG_HELP: &str = "\
 EXAMPLES:

@@ -17,6 +17,7 @@ use crate::filter::{Drop, Filters, Subject};
 use crate::memo::{Answer, PathMemo};
 use crate::schema::{kind_of, Columns, Kind, TIMESTAMP};
 use crate::split::Tabs;
+use crate::text_memo::TextMemo;
 use crate::time::{self, Stamp};
 
 /// One output column.
@@ -228,6 +229,8 @@ pub struct LineParser {
     value_scratch: Vec<u8>,
     extract_states: Vec<ExtractState>,
     memo: PathMemo,
+    /// What was written for recent encoded values, per column.
+    text_memo: TextMemo,
     /// The path rules' answer for the current line.
     answer: Answer,
 }
@@ -258,6 +261,7 @@ impl LineParser {
             value_scratch: Vec::new(),
             extract_states,
             memo: PathMemo::default(),
+            text_memo: TextMemo::default(),
             answer: Answer::default(),
         }
     }
@@ -395,10 +399,10 @@ impl LineParser {
                 Column::Field { kind, .. } => write_field(
                     out,
                     config,
-                    *kind,
+                    (i, *kind),
                     &fields,
                     plan.sources[i],
-                    &mut self.value_scratch,
+                    (&mut self.value_scratch, &mut self.text_memo),
                 ),
                 Column::Group { extract, group } => {
                     write_str(
@@ -472,15 +476,16 @@ fn write_stamp(out: &mut Vec<u8>, format: Format, stamp: Option<&Stamp>) {
     }
 }
 
-/// Writes log field `index` of `fields`; false when a numeric field holds something else.
+/// Writes log field `index` of `fields` as output column `column` of kind `kind`; false when
+/// a numeric field holds something else.
 #[inline]
 fn write_field(
     out: &mut Vec<u8>,
     config: &Config,
-    kind: Kind,
+    (column, kind): (usize, Kind),
     fields: &Fields<'_>,
     index: Option<usize>,
-    scratch: &mut Vec<u8>,
+    (scratch, memo): (&mut Vec<u8>, &mut TextMemo),
 ) -> bool {
     let (start, end) = index.map_or((0, 0), |i| fields.span(i));
     let v = &fields.line[start..end];
@@ -521,8 +526,18 @@ fn write_field(
                 return true;
             }
             out.truncate(mark);
+            let remember = match memo.recall(column, v) {
+                Ok(written) => {
+                    out.extend_from_slice(written);
+                    return true;
+                }
+                Err(remember) => remember,
+            };
             let text = decoded(v, kind, config.raw, scratch);
             write_str(out, config.format, Some(text));
+            if remember {
+                memo.remember(column, v, &out[mark..]);
+            }
         }
     }
     true
