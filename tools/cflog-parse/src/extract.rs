@@ -34,7 +34,7 @@ impl Extract {
             }
             _ => ("cs_uri_stem".to_string(), spec),
         };
-        let re = Regex::new(pattern).map_err(|e| format!("--extract '{spec}': {e}"))?;
+        let re = compile(pattern).map_err(|e| format!("--extract '{spec}': {e}"))?;
         let groups: Vec<(String, usize)> = re
             .capture_names()
             .enumerate()
@@ -107,6 +107,17 @@ impl ExtractState {
     }
 }
 
+/// Compiles a regex from the command line. The error is one line (the regex crate's own
+/// message draws the pattern and a caret under the fault over three), as every error here is.
+pub fn compile(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| {
+        let text = e.to_string();
+        let last = text.lines().rev().find(|l| !l.trim().is_empty());
+        let reason = last.map_or(text.as_str(), |l| l.trim().trim_start_matches("error: "));
+        format!("invalid regex: {reason}")
+    })
+}
+
 /// The `--event NAME=REGEX` rules, tried in order on `cs_uri_stem`.
 #[derive(Clone, Debug, Default)]
 pub struct Events(Vec<(String, Regex)>);
@@ -120,7 +131,7 @@ impl Events {
                     .split_once('=')
                     .filter(|(n, _)| !n.is_empty())
                     .ok_or_else(|| format!("--event '{spec}': expected NAME=REGEX"))?;
-                let re = Regex::new(pattern).map_err(|e| format!("--event '{spec}': {e}"))?;
+                let re = compile(pattern).map_err(|e| format!("--event '{spec}': {e}"))?;
                 Ok((name.to_string(), re))
             })
             .collect::<Result<Vec<_>, String>>()
@@ -185,6 +196,23 @@ mod tests {
     fn extract_needs_a_named_group() {
         assert!(Extract::parse("^/models/([0-9]+)", &fields()).is_err());
         assert!(Extract::parse("(?P<x>[", &fields()).is_err());
+    }
+
+    #[test]
+    fn regex_errors_are_one_line() {
+        for (pattern, reason) in [
+            ("(", "unclosed group"),
+            ("[z-a]", "invalid character class"),
+        ] {
+            let e = compile(pattern).unwrap_err();
+            assert!(!e.contains('\n'), "{e:?}");
+            assert!(
+                e.starts_with("invalid regex: ") && e.contains(reason),
+                "{e:?}"
+            );
+        }
+        let e = Events::parse(&["view=(".into()]).unwrap_err();
+        assert_eq!(e, "--event 'view=(': invalid regex: unclosed group");
     }
 
     #[test]

@@ -312,7 +312,7 @@ pub fn build_config(args: &Args) -> anyhow::Result<Config> {
 fn build_filters(args: &Args) -> anyhow::Result<Filters> {
     let regex = |flag: &str, re: &Option<String>| -> anyhow::Result<Option<Regex>> {
         re.as_deref()
-            .map(|r| Regex::new(r).map_err(|e| usage(format!("{flag} '{r}': {e}"))))
+            .map(|r| extract::compile(r).map_err(|e| usage(format!("{flag} '{r}': {e}"))))
             .transpose()
     };
     let static_ext = match (&args.static_ext, args.drop_static) {
