@@ -25,7 +25,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -68,8 +68,18 @@ pub struct S3Args {
 
     /// Bytes of S3 objects downloaded ahead and held in memory, at most (objects larger than
     /// SIZE / --fetch-threads that do not fit are streamed when their turn comes).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = crate::size::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_fetch_buffer)]
     pub fetch_buffer: u64,
+}
+
+/// `--fetch-buffer`: bounded, so that the buffer's sums cannot overflow (1T is more memory
+/// than a machine this runs on has; 0 streams every object).
+fn parse_fetch_buffer(s: &str) -> Result<u64, String> {
+    let n = crate::size::parse_size(s)?;
+    if n > 1 << 40 {
+        return Err("fetch buffer must be at most 1T".into());
+    }
+    Ok(n)
 }
 
 impl Default for S3Args {
@@ -230,15 +240,30 @@ impl Failure {
                 Failure::new(transient, message)
             }
             SdkError::TimeoutError(_) => Failure::new(true, "request timed out"),
-            SdkError::DispatchFailure(f) if f.is_user() => {
-                Failure::new(false, format!("{}", DisplayErrorContext(err)))
-            }
+            SdkError::DispatchFailure(f) if f.is_user() => Failure::new(false, one_line(err)),
             SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-                Failure::new(true, format!("{}", DisplayErrorContext(err)))
+                Failure::new(true, one_line(err))
             }
-            _ => Failure::new(false, format!("{}", DisplayErrorContext(err))),
+            _ => Failure::new(false, one_line(err)),
         }
     }
+}
+
+/// An error and its causes as one line, `outer: inner: root` (the SDK's own context display
+/// adds a debug dump of the whole chain, unreadable on a terminal).
+fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let part = e.to_string();
+        // Some layers repeat their cause's text; say it once.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 fn http_reason(status: u16) -> &'static str {
@@ -589,7 +614,7 @@ impl S3 {
                 Some(Err(e)) => {
                     return Err(Failure::new(
                         true,
-                        format!("body cut short: {}", DisplayErrorContext(&e)),
+                        format!("body cut short: {}", one_line(&e)),
                     ))
                 }
                 Some(Ok(mut data)) => {
@@ -774,6 +799,41 @@ mod tests {
         assert_eq!(S3Uri::parse("s3://b/k").unwrap().to_string(), "s3://b/k");
         assert!(S3Uri::parse("s3:///key").is_none());
         assert!(S3Uri::parse("/local/path").is_none());
+    }
+
+    #[test]
+    fn errors_are_told_with_their_causes_on_one_line() {
+        let root = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = std::io::Error::other(Wrapped("connect failed", root));
+        assert_eq!(one_line(&outer), "connect failed: refused");
+    }
+
+    /// An error with a message of its own and a cause.
+    #[derive(Debug)]
+    struct Wrapped(&'static str, std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn fetch_buffer_is_bounded() {
+        assert_eq!(parse_fetch_buffer("0"), Ok(0));
+        assert_eq!(parse_fetch_buffer("1T"), Ok(1 << 40));
+        for big in ["1.5T", "1e30T", "99999999999999999999999"] {
+            assert!(
+                parse_fetch_buffer(big).unwrap_err().contains("at most 1T"),
+                "{big}"
+            );
+        }
     }
 
     #[test]
