@@ -264,6 +264,24 @@ fn languages_add_paths_and_prefix() {
     // English only: the German-only city has no name.
     let (text, _) = enrich(&f, &["--fields", "city"], "{\"c_ip\":\"5.146.7.7\"}\n");
     assert_eq!(lines(&text)[0]["geo_city"], Value::Null);
+    // Languages are matched as the databases spell them; one none has is noted.
+    let (text, _) = enrich(
+        &f,
+        &["--fields", "city", "--lang", "EN,De"],
+        "{\"c_ip\":\"5.146.7.7\"}\n",
+    );
+    assert_eq!(lines(&text)[0]["geo_city"], mmdb::GERMAN_ONLY_CITY);
+    let out = tool("geoip-enrich")
+        .args(["--fields", "city", "--lang", "xx,en", "--db"])
+        .arg(&f.city)
+        .arg(f.dir.path().join("in.missing"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--lang xx: no database has names in it (they have de, en)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -486,6 +504,15 @@ fn broken_databases_fail_before_reading_input() {
         .output()
         .unwrap();
     assert!(ok_stdout(&out).contains("database_type\tonebox-City-Test"));
+    // A bad --info file is named as such.
+    let out = tool("geoip-enrich")
+        .arg("--info")
+        .arg(d.join("missing.mmdb"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("geoip-enrich: --info "), "{err}");
 }
 
 #[test]

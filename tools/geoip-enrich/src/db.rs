@@ -21,24 +21,29 @@ impl Db {
     /// Opens and checks `path`. `verify` walks the whole search tree and data section
     /// (`maxminddb`'s `verify`), which costs a fraction of a second on a full City database.
     pub fn open(path: &Path, verify: bool) -> anyhow::Result<Db> {
-        let name = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("--db {name}: {e}"))?;
+        Db::open_for("--db", path, verify)
+    }
+
+    /// [`Db::open`] of a file given with option `flag`, which its errors name.
+    pub fn open_for(flag: &str, path: &Path, verify: bool) -> anyhow::Result<Db> {
+        let name = format!("{flag} {}", path.display());
+        let meta = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         if !meta.is_file() {
-            anyhow::bail!("--db {name}: not a regular file");
+            anyhow::bail!("{name}: not a regular file");
         }
         // SAFETY: the file must not be changed in place while mapped. Database updaters
         // replace the file by renaming a new one over it, which leaves this mapping intact;
         // truncating or rewriting it in place during a run is not supported (documented in
         // --help).
         let reader = unsafe { Reader::open_mmap(path) }
-            .map_err(|e| anyhow::anyhow!("--db {name}: not a usable MaxMind DB ({e})"))?;
+            .map_err(|e| anyhow::anyhow!("{name}: not a usable MaxMind DB ({e})"))?;
         if verify {
             reader
                 .verify()
-                .map_err(|e| anyhow::anyhow!("--db {name}: corrupt MaxMind DB ({e})"))?;
+                .map_err(|e| anyhow::anyhow!("{name}: corrupt MaxMind DB ({e})"))?;
         } else {
             // Even unverified, probe one lookup so an obviously broken tree fails here.
-            probe(&reader).map_err(|e| anyhow::anyhow!("--db {name}: corrupt MaxMind DB ({e})"))?;
+            probe(&reader).map_err(|e| anyhow::anyhow!("{name}: corrupt MaxMind DB ({e})"))?;
         }
         Ok(Db {
             path: path.to_path_buf(),

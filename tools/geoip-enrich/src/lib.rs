@@ -145,9 +145,9 @@ pub fn command() -> clap::Command {
     Args::command()
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.info {
-        let db = Db::open(path, args.verify)?;
+        let db = Db::open_for("--info", path, args.verify)?;
         let (mut stdout, _) = onebox::cli::stdout();
         stdout.write_all(db::info(&db).as_bytes())?;
         stdout.flush()?;
@@ -160,6 +160,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|p| Db::open(p, args.verify))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // --lang as the databases spell it (`EN` is `en`, `pt-br` is `pt-BR`).
+    let named = match spelled_as_in(&args.lang, &dbs) {
+        Some(langs) => {
+            args.lang = langs;
+            compile_fields(&args)?.0
+        }
+        None => named,
+    };
     let mut fields = match named {
         Some(f) => f,
         None => default_fields(&args, &dbs)?,
@@ -221,6 +229,38 @@ fn compile_fields(args: &Args) -> anyhow::Result<(Option<Vec<fields::Field>>, Ve
         .map(|spec| fields::added(spec).map_err(usage))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((named, added))
+}
+
+/// The --lang list as the databases spell the languages, matched ignoring ASCII case; `None`
+/// when it is spelled so already. A language no database has names in gets a note (its
+/// names would be null, which should not go unsaid).
+fn spelled_as_in(langs: &[String], dbs: &[Db]) -> Option<Vec<String>> {
+    let known: Vec<&String> = dbs
+        .iter()
+        .flat_map(|db| &db.reader.metadata().languages)
+        .collect();
+    if known.is_empty() {
+        return None; // no database says which languages it has
+    }
+    let spelled: Vec<String> = langs
+        .iter()
+        .map(
+            |lang| match known.iter().find(|k| k.eq_ignore_ascii_case(lang)) {
+                Some(k) => k.to_string(),
+                None => {
+                    let mut have: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+                    have.sort_unstable();
+                    have.dedup();
+                    onebox::cli::note(&format!(
+                        "--lang {lang}: no database has names in it (they have {})",
+                        have.join(", ")
+                    ));
+                    lang.clone()
+                }
+            },
+        )
+        .collect();
+    (spelled != langs).then_some(spelled)
 }
 
 /// The names in a --fields list; `--fields ''` is the empty list.
