@@ -23,6 +23,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = Vec::with_capacity(4 << 20);
     let mut tabs = Tabs::default();
     let passes = std::env::var("PASSES").ok().and_then(|p| p.parse().ok());
+    let out_max: usize = std::env::var("OUTMAX").ok().and_then(|p| p.parse().ok()).unwrap_or(2 << 20);
     for _ in 0..passes.unwrap_or(5) {
         let started = Instant::now();
         let mut kept = 0;
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
             if parser.parse_split(&plan, line, &tabs, &mut out) == Outcome::Kept {
                 kept += 1;
             }
-            if out.len() > 2 << 20 {
+            if out.len() > out_max {
                 out.clear();
             }
         }
