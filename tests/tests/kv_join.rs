@@ -68,6 +68,9 @@ fn missing_keys_can_be_dropped_or_rejected() {
     let (text, st) = join(d.path(), &[&base[..], &["--drop-missing"]].concat(), INPUT);
     assert_eq!(text.lines().count(), 3);
     assert_eq!(st["filtered_missing"], 3);
+    // Each missing key is counted once, as what became of its record.
+    let not_found = |st: &Value| st["not_found"].as_u64().unwrap_or(0);
+    assert_eq!((st["found"].as_u64(), not_found(&st)), (Some(3), 0));
     let (text, st) = join(
         d.path(),
         &[&base[..], &["--reject-missing"]].concat(),
@@ -75,6 +78,7 @@ fn missing_keys_can_be_dropped_or_rejected() {
     );
     assert_eq!(text.lines().count(), 3);
     assert_eq!(st["rejected_not_found"], 3);
+    assert_eq!(not_found(&st), 0);
 }
 
 #[test]

@@ -130,8 +130,9 @@ impl Worker for JoinWorker {
                                 not_found += 1;
                                 join.table.miss(format)
                             }
+                            // Each missing key is counted once: not_found when the record is
+                            // written with null fields, else as what became of it.
                             Missing::Drop => {
-                                not_found += 1;
                                 dropped += 1;
                                 continue;
                             }

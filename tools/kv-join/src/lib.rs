@@ -31,8 +31,8 @@ their JSON type, TSV/CSV values are strings. Keys compare as text (a JSON number
 cell 42).
 
 A record whose key is missing, null or not in the table gets null fields and is counted
-`not_found` (--drop-missing leaves it out, counted filtered_missing; --reject-missing rejects
-it). A key that appears twice in the table is an error naming it, unless --first or --last.
+`not_found`; --drop-missing leaves it out instead, counted filtered_missing, and
+--reject-missing rejects it (rejected_not_found). A key that appears twice in the table is an error naming it, unless --first or --last.
 The new fields are written once: a record that already has a top-level field of a new field's
 name is rejected (field_exists), and a TSV header with such a column is an error (--prefix
 renames the new fields).
