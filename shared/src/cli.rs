@@ -218,6 +218,18 @@ pub fn stdout() -> (io::BufWriter<io::Stdout>, bool) {
 /// process may ask for by default (Linux's `fs.pipe-max-size`).
 pub const PIPE_SIZE: usize = 1 << 20;
 
+/// Whether `signal` was ignored when the process started, as SIGINT is in a background job
+/// of a non-interactive shell: a tool that handles the signal leaves it ignored then, as sort
+/// does, so that such a job is not interrupted by the terminal's Ctrl-C.
+pub fn signal_ignored(signal: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// Asks for a [`PIPE_SIZE`] buffer on `fd` if it is a pipe; anything else, or a refusal (the
 /// user's pipe allowance spent), leaves it as it was. The tools write blocks of megabytes;
 /// through Linux's default 64 KiB pipe, writer and reader take turns every 64 KiB, and a

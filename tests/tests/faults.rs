@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use onebox_tests::{
@@ -58,14 +58,85 @@ fn gunzip(path: &Path) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
+/// A tool run on an endless stdin, for tests that signal it mid-run.
+struct Fed {
+    child: Child,
+    producer: std::thread::JoinHandle<()>,
+}
+
+impl Fed {
+    /// Spawns `cmd` with stdin fed `batch(i)` for i = 0, 1, ... (pausing `pause` between
+    /// batches) until the tool goes away (EPIPE) or two minutes pass, stderr piped. SIGINT and
+    /// SIGTERM get their default actions, or SIGINT is ignored when `sigint_ignored`: a test
+    /// run in the background of a non-interactive shell inherits SIGINT ignored, and the tools
+    /// keep an ignored signal ignored, as sort does.
+    fn spawn(
+        cmd: &mut Command,
+        sigint_ignored: bool,
+        pause: Duration,
+        batch: impl Fn(usize) -> String + Send + 'static,
+    ) -> Fed {
+        let sigint = if sigint_ignored {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        // SAFETY: signal() is async-signal-safe, as the code between fork and exec must be.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGINT, sigint);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the tool");
+        let mut stdin = child.stdin.take().unwrap();
+        let producer = std::thread::spawn(move || {
+            let start = Instant::now();
+            for i in 0.. {
+                if start.elapsed() > Duration::from_secs(120)
+                    || stdin.write_all(batch(i).as_bytes()).is_err()
+                {
+                    break;
+                }
+                std::thread::sleep(pause);
+            }
+        });
+        Fed { child, producer }
+    }
+
+    /// Sends `signal` (a name for kill(1): TERM, INT).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the tool and its producer: how it ended and what it said.
+    fn wait(mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        let mut pipe = self.child.stderr.take().unwrap();
+        pipe.read_to_string(&mut stderr).unwrap();
+        self.producer.join().unwrap();
+        (status, stderr)
+    }
+}
+
 /// Runs csv-chunk on an endless stream, sends `signal` once `files` files are announced, and
 /// checks: the announced files are complete, no temporary file is left, and the process ended
 /// by that signal.
 fn interrupt_csv_chunk(signal: &str, signo: i32) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let mut child = tool("csv-chunk")
-        .args(["--out"])
+    let mut cmd = tool("csv-chunk");
+    cmd.args(["--out"])
         .arg(out_dir.join("ev.csv.gz"))
         .args([
             "--rows",
@@ -76,27 +147,12 @@ fn interrupt_csv_chunk(signal: &str, signo: i32) {
             "--block-size",
             "16K",
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn csv-chunk");
-    // A producer that would go on for minutes; it stops when csv-chunk goes away (EPIPE).
-    let mut stdin = child.stdin.take().unwrap();
-    let producer = std::thread::spawn(move || {
-        let start = Instant::now();
-        let mut i = 0;
-        while start.elapsed() < Duration::from_secs(120) {
-            let chunk = ndjson_records(i..i + 200);
-            i += 200;
-            if stdin.write_all(chunk.as_bytes()).is_err() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        .stdout(Stdio::piped());
+    let mut fed = Fed::spawn(&mut cmd, false, Duration::from_millis(2), |i| {
+        ndjson_records(i * 200..(i + 1) * 200)
     });
     let mut announced = Vec::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stdout = BufReader::new(fed.child.stdout.take().unwrap());
     while announced.len() < 6 {
         let mut line = String::new();
         assert!(
@@ -105,24 +161,12 @@ fn interrupt_csv_chunk(signal: &str, signo: i32) {
         );
         announced.push(line.trim_end().to_string());
     }
-    let status = Command::new("kill")
-        .args([format!("-{signal}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    fed.signal(signal);
     // Whatever else it announces before it stops must be complete too.
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     announced.extend(rest.lines().map(str::to_string));
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    producer.join().unwrap();
+    let (status, stderr) = fed.wait();
 
     assert_eq!(
         status.signal(),
@@ -587,37 +631,11 @@ fn interrupt_spilling_pivot_count(signal: &str, signo: i32) {
     let tmp = dir.path().join("tmp");
     fs::create_dir(&tmp).unwrap();
     let mut cmd = tool("pivot-count");
-    // A test run in the background of a non-interactive shell inherits SIGINT ignored, and
-    // pivot-count keeps an ignored signal ignored (as sort does): give it the default action.
-    // SAFETY: signal() is async-signal-safe, as the code between fork and exec must be.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGTERM, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .args(["-f", "n,c_ip", "--mem-limit", "64K", "-j2"])
+    cmd.args(["-f", "n,c_ip", "--mem-limit", "64K", "-j2"])
         .env("TMPDIR", &tmp)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pivot-count");
-    let mut stdin = child.stdin.take().unwrap();
-    let producer = std::thread::spawn(move || {
-        let start = Instant::now();
-        let mut i = 0;
-        while start.elapsed() < Duration::from_secs(120) {
-            if stdin
-                .write_all(ndjson_records(i..i + 500).as_bytes())
-                .is_err()
-            {
-                break;
-            }
-            i += 500;
-        }
+        .stdout(Stdio::null());
+    let fed = Fed::spawn(&mut cmd, false, Duration::ZERO, |i| {
+        ndjson_records(i * 500..(i + 1) * 500)
     });
     let start = Instant::now();
     while names_in(&tmp).len() < 2 {
@@ -627,20 +645,8 @@ fn interrupt_spilling_pivot_count(signal: &str, signo: i32) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = Command::new("kill")
-        .args([format!("-{signal}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    producer.join().unwrap();
+    fed.signal(signal);
+    let (status, stderr) = fed.wait();
     assert_eq!(status.signal(), Some(signo), "{status:?}, stderr {stderr}");
     assert!(stderr.contains("spill files removed"), "{stderr}");
     assert_eq!(names_in(&tmp), BTreeSet::new(), "spill runs left behind");
@@ -654,4 +660,33 @@ fn sigterm_while_spilling_leaves_no_spill_runs() {
 #[test]
 fn sigint_while_spilling_leaves_no_spill_runs() {
     interrupt_spilling_pivot_count("INT", 2);
+}
+
+/// A tool started with SIGINT ignored (a background job of a non-interactive shell) keeps it
+/// ignored, as sort does, and still stops cleanly on SIGTERM.
+#[test]
+fn sigint_ignored_at_start_stays_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv_chunk = tool("csv-chunk");
+    csv_chunk
+        .arg("--out")
+        .arg(dir.path().join("out").join("ev.csv.gz"))
+        .args(["--rows", "500"]);
+    let mut pivot_count = tool("pivot-count");
+    pivot_count
+        .args(["-f", "n,c_ip", "--mem-limit", "64K"])
+        .env("TMPDIR", dir.path());
+    for cmd in [&mut csv_chunk, &mut pivot_count] {
+        cmd.stdout(Stdio::null());
+        let mut fed = Fed::spawn(cmd, true, Duration::from_millis(1), |i| {
+            ndjson_records(i * 200..(i + 1) * 200)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        fed.signal("INT");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(fed.child.try_wait().unwrap().is_none(), "SIGINT ended it");
+        fed.signal("TERM");
+        let (status, stderr) = fed.wait();
+        assert_eq!(status.signal(), Some(15), "{status:?}, stderr {stderr}");
+    }
 }

@@ -22,9 +22,13 @@ extern "C" fn record(signal: libc::c_int) {
     RECEIVED.store(signal, Ordering::SeqCst);
 }
 
-/// Installs the recording handler for SIGINT and SIGTERM.
+/// Installs the recording handler for SIGINT and SIGTERM, except for one ignored at start,
+/// which stays ignored ([`onebox::cli::signal_ignored`]).
 pub fn install() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
+        if onebox::cli::signal_ignored(signal) {
+            continue;
+        }
         // SAFETY: `record` only stores to an atomic, which is async-signal-safe; the
         // sigaction struct is fully initialised (zeroed, then the fields we use set).
         unsafe {

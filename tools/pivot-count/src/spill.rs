@@ -52,24 +52,13 @@ impl Drop for Run {
     }
 }
 
-/// Whether `signal` was ignored when the process started (as in a background job of a
-/// non-interactive shell): it then stays ignored.
-fn ignored_at_start(signal: libc::c_int) -> bool {
-    // SAFETY: sigaction with a null new action only reads the current one into `old`.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
-            && old.sa_sigaction == libc::SIG_IGN
-    }
-}
-
 /// Starts the thread that removes the live runs on SIGINT or SIGTERM. Call it before any other
 /// thread starts: the threads started after inherit the blocked signals, so only the waiting
 /// thread receives them.
 pub fn remove_runs_on_signal() {
     let signals: Vec<libc::c_int> = [libc::SIGINT, libc::SIGTERM]
         .into_iter()
-        .filter(|&s| !ignored_at_start(s))
+        .filter(|&s| !onebox::cli::signal_ignored(s))
         .collect();
     if signals.is_empty() {
         return;
