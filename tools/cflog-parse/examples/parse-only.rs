@@ -23,7 +23,10 @@ fn main() -> anyhow::Result<()> {
     let mut out = Vec::with_capacity(4 << 20);
     let mut tabs = Tabs::default();
     let passes = std::env::var("PASSES").ok().and_then(|p| p.parse().ok());
-    let out_max: usize = std::env::var("OUTMAX").ok().and_then(|p| p.parse().ok()).unwrap_or(2 << 20);
+    let out_max: usize = std::env::var("OUTMAX")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(2 << 20);
     for _ in 0..passes.unwrap_or(5) {
         let started = Instant::now();
         let mut kept = 0;
