@@ -120,6 +120,23 @@ pub fn command() -> clap::Command {
     <Args as CommandFactory>::command()
 }
 
+/// The usage error for a --date/--from/--to value: one of the right shape names no real time
+/// (`2017-02-30`), which "expected YYYY-MM-DD" would not explain.
+fn bad_time(flag: &str, text: &str, expected: &str) -> anyhow::Error {
+    let shaped = text.len() >= 10
+        && text.bytes().zip(b"dddd-dd-dd?dd").all(|(c, &p)| match p {
+            b'd' => c.is_ascii_digit(),
+            b'?' => matches!(c, b'T' | b'-'),
+            p => c == p,
+        });
+    let what = match (shaped, flag) {
+        (false, _) => "",
+        (true, "date") => "no such day; ",
+        (true, _) => "no such hour; ",
+    };
+    usage(format!("--{flag} {text}: {what}expected {expected}"))
+}
+
 /// Builds the filter from the range and distribution flags.
 pub fn filter(args: &Args) -> anyhow::Result<Filter> {
     let hour = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<i64>> {
@@ -127,13 +144,12 @@ pub fn filter(args: &Args) -> anyhow::Result<Filter> {
             None => Ok(None),
             Some(t) => hours::parse_hour(t)
                 .map(Some)
-                .ok_or_else(|| usage(format!("--{flag} {t}: expected YYYY-MM-DDTHH (UTC)"))),
+                .ok_or_else(|| bad_time(flag, t, "YYYY-MM-DDTHH (UTC)")),
         }
     };
     let (from, to) = match &args.date {
         Some(d) => {
-            let day = hours::parse_date(d)
-                .ok_or_else(|| usage(format!("--date {d}: expected YYYY-MM-DD")))?;
+            let day = hours::parse_date(d).ok_or_else(|| bad_time("date", d, "YYYY-MM-DD"))?;
             (Some(day * 24), Some(day * 24 + 23))
         }
         None => (hour("from", &args.from)?, hour("to", &args.to)?),
@@ -223,4 +239,30 @@ fn write_entry(args: &Args, entry: &Entry, buf: &mut Vec<u8>) {
         None => row.null("etag"),
     };
     row.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(args: &[&str]) -> String {
+        let args = Args::try_parse_from([&["s3ls-logs"], args, &["logs/"]].concat()).unwrap();
+        filter(&args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_time_of_the_right_shape_but_no_such_day_says_so() {
+        assert_eq!(
+            error_of(&["--date", "2017-02-30"]),
+            "--date 2017-02-30: no such day; expected YYYY-MM-DD"
+        );
+        assert_eq!(
+            error_of(&["--from", "2017-01-01T24"]),
+            "--from 2017-01-01T24: no such hour; expected YYYY-MM-DDTHH (UTC)"
+        );
+        assert_eq!(
+            error_of(&["--date", "2017-2-3"]),
+            "--date 2017-2-3: expected YYYY-MM-DD"
+        );
+    }
 }
