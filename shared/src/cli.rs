@@ -79,7 +79,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
 
-    /// Append rejected input lines to FILE as `source:line<TAB>reason<TAB>line`.
+    /// Append rejected input lines to FILE as `source:line<TAB>reason<TAB>line` (the source's
+    /// name escaped as a TSV cell: \t, \n, \r, \\).
     #[arg(long, value_name = "FILE")]
     pub reject: Option<PathBuf>,
 

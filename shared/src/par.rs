@@ -142,7 +142,8 @@ impl Out {
         }
         self.tally(reason_counter(reason), 1);
         if self.policy.keep {
-            self.rejects.extend_from_slice(source.as_bytes());
+            // Escaped as a TSV cell: a name holding a TAB or a newline would break the line.
+            crate::tsv::escape_into(source.as_bytes(), &mut self.rejects);
             self.rejects.push(b':');
             self.rejects
                 .extend_from_slice(itoa::Buffer::new().format(line_no).as_bytes());
@@ -1047,6 +1048,24 @@ mod tests {
             sources: vec![Source::Path(path)],
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn reject_lines_escape_a_source_name_holding_tabs_or_newlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a\tb\nc.log");
+        std::fs::write(&path, "ok\nbad\n").unwrap();
+        let reject = dir.path().join("rejects");
+        let p =
+            Pipeline::start("t", &args(1, 1024, Some(reject.clone())), HeaderRule::None).unwrap();
+        p.run(only(path), || Ok(Echo), &mut Vec::new(), false)
+            .unwrap();
+        let rejects = std::fs::read_to_string(&reject).unwrap();
+        assert_eq!(rejects.lines().count(), 1, "{rejects:?}");
+        assert!(
+            rejects.ends_with("/a\\tb\\nc.log:2\tbad_line\tbad\n"),
+            "{rejects:?}"
+        );
     }
 
     #[test]
