@@ -49,7 +49,8 @@ impl InputArgs {
 /// Record formats of a tool that writes the records it reads, with fields added (enrichment).
 #[derive(Args, Debug, Clone, Default)]
 pub struct RecordFormatArgs {
-    /// Input format [default: detected from the first line: `{` is NDJSON, else TSV].
+    /// Input format [default: detected per file from the first line: `{` is NDJSON, else TSV;
+    /// a one-column TSV header followed by a `{` line, as a damaged NDJSON file gives, is noted].
     #[arg(short = 'i', long, value_name = "FORMAT")]
     pub input_format: Option<crate::record::Format>,
 

@@ -99,6 +99,9 @@ pub fn records<'a>(
                     header_lines += 1;
                     continue;
                 }
+                if forced.is_none() && columns == 1 && line_no == h.line + 1 && text[0] == b'{' {
+                    note_json_under_header(block.source, h);
+                }
             }
             f(
                 Record {
@@ -115,6 +118,18 @@ pub fn records<'a>(
     out.tally("skipped_comment", comment);
     out.tally("skipped_header", header_lines);
     result
+}
+
+/// A source read as a one-column TSV whose first row starts with `{` is most likely NDJSON whose
+/// first line is damaged (a torn write): its records would go through with every field
+/// missing, so this is said, once per source (the row after the header is in one block only).
+fn note_json_under_header(source: &str, header: &Header) {
+    crate::cli::note(&format!(
+        "{source}: read as TSV with the one-column header at line {} (the format is taken from \
+         the first data line, which does not start with '{{'), but the next line starts with \
+         '{{'; if this is NDJSON with a damaged first line, read it with -i ndjson",
+        header.line
+    ));
 }
 
 /// A field value found in a record, borrowed from the line.

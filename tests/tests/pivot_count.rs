@@ -116,6 +116,31 @@ fn missing_fields_are_empty_and_counted() {
 }
 
 #[test]
+fn ndjson_with_a_torn_first_line_is_read_as_tsv_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("torn.ndjson"),
+        "rsion\":\"1\"}}\n{\"a\":1}\n{\"a\":2}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("one.tsv"), "payload\n{x}\n").unwrap();
+    let out = sh(dir.path(), "pivot-count -f a torn.ndjson");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(ok_stdout(&out), "a,count\n,2\n");
+    assert!(
+        err.contains("torn.ndjson: read as TSV with the one-column header at line 1")
+            && err.contains("read it with -i ndjson"),
+        "{err}"
+    );
+    let out = sh(dir.path(), "pivot-count -i ndjson -f a torn.ndjson");
+    assert_eq!(ok_stdout(&out), "a,count\n1,1\n2,1\n");
+    // Forced TSV is taken at its word.
+    let out = sh(dir.path(), "pivot-count -i tsv -f payload one.tsv");
+    assert_eq!(ok_stdout(&out), "payload,count\n{x},1\n");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("read as TSV"));
+}
+
+#[test]
 fn strict_stops_at_the_first_bad_line() {
     let input = format!("{}garbage\n{}", rec("1", "IT"), rec("2", "FR"));
     let out = run_with_input(

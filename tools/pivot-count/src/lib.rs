@@ -95,7 +95,8 @@ pub struct Args {
     #[arg(long)]
     pub merge: bool,
 
-    /// Input format [default: detected from the first line: `{` is NDJSON, else TSV].
+    /// Input format [default: detected per file from the first line: `{` is NDJSON, else TSV;
+    /// a one-column TSV header followed by a `{` line, as a damaged NDJSON file gives, is noted].
     #[arg(short = 'i', long, value_name = "FORMAT")]
     pub input_format: Option<Format>,
 
