@@ -46,13 +46,20 @@ impl InputArgs {
     }
 }
 
-/// Record formats of a tool that writes the records it reads, with fields added (enrichment).
-#[derive(Args, Debug, Clone, Default)]
-pub struct RecordFormatArgs {
+/// The input record format flag of every tool that reads records.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct InputFormatArg {
     /// Input format [default: detected per file from the first line: `{` is NDJSON, else TSV;
     /// a one-column TSV header followed by a `{` line, as a damaged NDJSON file gives, is noted].
     #[arg(short = 'i', long, value_name = "FORMAT")]
     pub input_format: Option<crate::record::Format>,
+}
+
+/// Record formats of a tool that writes the records it reads, with fields added (enrichment).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecordFormatArgs {
+    #[command(flatten)]
+    pub input: InputFormatArg,
 
     /// Output format [default: the input format]. TSV input may be written as NDJSON.
     #[arg(short = 'o', long, value_name = "FORMAT")]

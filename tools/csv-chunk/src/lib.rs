@@ -29,10 +29,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use onebox::chunk::{Chunker, HeaderRule};
-use onebox::cli::{usage, InputArgs, RunArgs};
+use onebox::cli::{usage, InputArgs, InputFormatArg, RunArgs};
 use onebox::input::{self, Source, Sources};
 use onebox::par::Pipeline;
-use onebox::record::Format;
 
 use backend::Backend;
 use csvrow::CsvStyle;
@@ -194,10 +193,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub max_open_secs: u64,
 
-    /// Input format [default: detected per file from the first line: `{` is NDJSON, else TSV;
-    /// a one-column TSV header followed by a `{` line, as a damaged NDJSON file gives, is noted].
-    #[arg(short = 'i', long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
+    #[command(flatten)]
+    pub record_format: InputFormatArg,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -260,7 +257,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut router = Router::new(limits, backend);
     let spec = Arc::new(WorkerSpec {
         columns,
-        forced: args.input_format,
+        forced: args.record_format.input_format,
         by: args.by.clone(),
         style,
     });
@@ -382,7 +379,7 @@ fn column_spec(args: &Args, sources: &Sources) -> anyhow::Result<ColumnSpec> {
             .with_context(|| source.display_name())?
         {
             if let Some(h) = &block.header {
-                let names = schema::names_from_header(h, args.input_format)
+                let names = schema::names_from_header(h, args.record_format.input_format)
                     .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
                 return Ok(ColumnSpec::Named(names));
             }

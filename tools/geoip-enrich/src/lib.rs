@@ -194,7 +194,7 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         pick: args.ip_pick,
         reject_invalid: args.reject_invalid,
         cache: args.cache,
-        input_format: args.formats.input_format,
+        input_format: args.formats.input.input_format,
     });
     // Compile --ip-field once up front so a bad path is a usage error before input.
     EnrichWorker::new(Arc::clone(&enricher))?;

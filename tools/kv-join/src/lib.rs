@@ -161,7 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (_, true) => Missing::Reject,
             _ => Missing::Keep,
         },
-        input_format: args.formats.input_format,
+        input_format: args.formats.input.input_format,
     });
     JoinWorker::new(Arc::clone(&join))?;
 

@@ -16,10 +16,9 @@ pub mod table;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use onebox::chunk::HeaderRule;
-use onebox::cli::{InputArgs, RunArgs};
+use onebox::cli::{InputArgs, InputFormatArg, RunArgs};
 use onebox::input;
 use onebox::par::Pipeline;
-use onebox::record::Format;
 
 use count::{CountSpec, CountWorker};
 use output::{GroupWriter, OutputFormat};
@@ -95,10 +94,8 @@ pub struct Args {
     #[arg(long)]
     pub merge: bool,
 
-    /// Input format [default: detected per file from the first line: `{` is NDJSON, else TSV;
-    /// a one-column TSV header followed by a `{` line, as a damaged NDJSON file gives, is noted].
-    #[arg(short = 'i', long, value_name = "FORMAT")]
-    pub input_format: Option<Format>,
+    #[command(flatten)]
+    pub record_format: InputFormatArg,
 
     /// Output format.
     #[arg(short = 'o', long, value_name = "FORMAT", default_value = "csv")]
@@ -181,7 +178,7 @@ fn count_inputs(
     let spec = CountSpec {
         fields: args.fields.clone(),
         sums: args.sums.clone(),
-        forced: args.input_format,
+        forced: args.record_format.input_format,
         table_limit: limit / threads.max(1),
         missing_counters: args
             .fields
