@@ -701,3 +701,66 @@ fn remembered_text_gives_what_a_fresh_parser_gives() {
         json!({"cs_user_agent": "A B", "cs_uri_query": "A%20B"})
     );
 }
+
+#[test]
+fn remembered_timestamps_give_what_a_fresh_parser_gives() {
+    let config = config_with(&["timestamp", "sc_status"], |_| {});
+    let plan = Plan::new(Columns::parse(STANDARD_FIELDS.as_bytes()), &config);
+    let mut seasoned = LineParser::new(config.clone());
+    let times = [
+        ("2016-12-31", "23:59:59"),
+        ("2016-12-31", "23:59:59"),
+        ("2016-12-31", "23:59:60"),
+        ("2016-12-31", "23:59:60"),
+        ("2017-01-01", "23:59:60"),
+        ("2017-02-30", "00:00:00"),
+        ("2017-02-28", "24:00:00"),
+        ("2017-02-28", "24:00:00"),
+        ("2017-02-28", "00:00:0"),
+        ("2017-02-28", "00:00:00"),
+        ("2017-02-28", "00:00:00"),
+    ];
+    for (date, time) in times {
+        let line = line33(&[(0, date), (1, time)]);
+        let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
+        let fresh = LineParser::new(config.clone()).parse(&plan, &line, &mut fresh_out);
+        let got = seasoned.parse(&plan, &line, &mut out);
+        assert_eq!((got, &out), (fresh, &fresh_out), "{date} {time}");
+    }
+}
+
+#[test]
+fn the_quick_number_test_agrees_with_the_grammar() {
+    // Every string of up to 5 bytes over the bytes that matter, and some longer ones.
+    let alphabet = b"0123456789.-+eEx";
+    let mut strings: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut last = vec![Vec::new()];
+    for _ in 0..5 {
+        last = last
+            .iter()
+            .flat_map(|s: &Vec<u8>| alphabet.iter().map(move |&c| [&s[..], &[c]].concat()))
+            .collect();
+        strings.extend(last.iter().cloned());
+    }
+    for long in [
+        "12345678",
+        "1234.678",
+        "0.123456",
+        "123456789",
+        "0.1234567",
+        "00000000",
+    ] {
+        strings.push(long.as_bytes().to_vec());
+    }
+    strings.push(b"1\xb0".to_vec());
+    // The quick test never passes what the grammar refuses...
+    for s in &strings {
+        if short_decimal(s) {
+            assert!(is_json_number_slow(s), "{}", String::from_utf8_lossy(s));
+        }
+    }
+    // ...and passes the values logs hold.
+    for logged in ["0.870", "0.000", "12.5", "0", "10", "2.001", "12345678"] {
+        assert!(short_decimal(logged.as_bytes()), "{logged}");
+    }
+}
