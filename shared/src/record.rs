@@ -99,7 +99,9 @@ pub fn records<'a>(
                     header_lines += 1;
                     continue;
                 }
-                if forced.is_none() && columns == 1 && line_no == h.line + 1 && text[0] == b'{' {
+                // (A one-column table's rows may be empty.)
+                let json_like = text.first() == Some(&b'{');
+                if forced.is_none() && columns == 1 && line_no == h.line + 1 && json_like {
                     note_json_under_header(block.source, h);
                 }
             }

@@ -124,6 +124,11 @@ fn ndjson_with_a_torn_first_line_is_read_as_tsv_with_a_note() {
     )
     .unwrap();
     std::fs::write(dir.path().join("one.tsv"), "payload\n{x}\n").unwrap();
+    // A one-column table whose first row is empty is no JSON, and no trouble.
+    std::fs::write(dir.path().join("empty_row.tsv"), "payload\n\n{x}\n").unwrap();
+    let out = sh(dir.path(), "pivot-count -f payload empty_row.tsv");
+    assert_eq!(ok_stdout(&out), "payload,count\n,1\n{x},1\n");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("read as TSV"));
     let out = sh(dir.path(), "pivot-count -f a torn.ndjson");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(ok_stdout(&out), "a,count\n,2\n");
