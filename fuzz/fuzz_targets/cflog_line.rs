@@ -1,5 +1,6 @@
 //! The CloudFront line parser: the first line of the input is taken as the `#Fields:` header,
-//! every later line is parsed under several configurations; a kept line is one valid record.
+//! every later line is parsed under several configurations; a kept line is one valid record,
+//! and parsing the lines a second time, from what the parser remembers, gives the same bytes.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -40,9 +41,11 @@ fuzz_target!(|data: &[u8]| {
     for config in configs() {
         let plan = Plan::new(columns.clone(), config);
         let mut parser = LineParser::new(config.clone());
+        let mut first_pass = Vec::new();
         for line in lines.iter().copied().chain(std::iter::once(header)) {
             let mut out = Vec::new();
-            if parser.parse(&plan, line, &mut out) == Outcome::Kept {
+            let outcome = parser.parse(&plan, line, &mut out);
+            if outcome == Outcome::Kept {
                 let body = out.strip_suffix(b"\n").expect("a record ends its line");
                 assert!(!body.contains(&b'\n'));
                 if config.format == onebox::record::Format::Ndjson {
@@ -50,6 +53,15 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(v.as_object().map(|o| o.len()), Some(config.names.len()));
                 }
             }
+            first_pass.push((outcome, out));
+        }
+        // Again with what the parser remembers (paths, encoded values, the last timestamp):
+        // the same outcomes and bytes.
+        let again = lines.iter().copied().chain(std::iter::once(header));
+        for (line, (outcome, out)) in again.zip(&first_pass) {
+            let mut out2 = Vec::new();
+            assert_eq!(parser.parse(&plan, line, &mut out2), *outcome);
+            assert_eq!(&out2, out);
         }
     }
     let mut scratch = Vec::new();
