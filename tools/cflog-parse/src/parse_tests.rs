@@ -615,6 +615,15 @@ fn filters_extraction_and_events() {
     );
 }
 
+/// Parses `line` with `seasoned`, a parser that has seen earlier lines (so answers may come
+/// from what it remembers), and with a fresh one: both must give the same outcome and bytes.
+fn assert_as_fresh(seasoned: &mut LineParser, plan: &Plan, line: &[u8], what: &str) {
+    let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
+    let fresh = LineParser::new(seasoned.config.clone()).parse(plan, line, &mut fresh_out);
+    let got = seasoned.parse(plan, line, &mut out);
+    assert_eq!((got, &out), (fresh, &fresh_out), "{what}");
+}
+
 #[test]
 fn remembered_paths_give_what_a_fresh_parser_gives() {
     let group = |extract, group| Column::Group { extract, group };
@@ -650,11 +659,8 @@ fn remembered_paths_give_what_a_fresh_parser_gives() {
             for (i, path) in paths.iter().enumerate() {
                 let query = queries[(i + round) % queries.len()];
                 let line = line33(&[(7, path), (11, query)]);
-                let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
-                let fresh = LineParser::new(config.clone()).parse(&plan, &line, &mut fresh_out);
-                let got = seasoned.parse(&plan, &line, &mut out);
-                assert_eq!(got, fresh, "{path} {query} round {round}");
-                assert_eq!(out, fresh_out, "{path} {query} round {round}");
+                let what = format!("{path} {query} round {round}");
+                assert_as_fresh(&mut seasoned, &plan, &line, &what);
             }
         }
     }
@@ -682,11 +688,8 @@ fn remembered_text_gives_what_a_fresh_parser_gives() {
             for (i, value) in values.iter().enumerate() {
                 let other = values[(i + round) % values.len()];
                 let line = line33(&[(10, value), (11, value), (9, other)]);
-                let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
-                let fresh = LineParser::new(config.clone()).parse(&plan, &line, &mut fresh_out);
-                let got = seasoned.parse(&plan, &line, &mut out);
-                assert_eq!(got, fresh, "{value} round {round}");
-                assert_eq!(out, fresh_out, "{format:?} {value} round {round}");
+                let what = format!("{format:?} {value} round {round}");
+                assert_as_fresh(&mut seasoned, &plan, &line, &what);
             }
         }
     }
@@ -722,10 +725,7 @@ fn remembered_timestamps_give_what_a_fresh_parser_gives() {
     ];
     for (date, time) in times {
         let line = line33(&[(0, date), (1, time)]);
-        let (mut fresh_out, mut out) = (Vec::new(), Vec::new());
-        let fresh = LineParser::new(config.clone()).parse(&plan, &line, &mut fresh_out);
-        let got = seasoned.parse(&plan, &line, &mut out);
-        assert_eq!((got, &out), (fresh, &fresh_out), "{date} {time}");
+        assert_as_fresh(&mut seasoned, &plan, &line, &format!("{date} {time}"));
     }
 }
 
