@@ -344,9 +344,9 @@ impl CloudFrontFile {
         let rng = &mut self.rng;
         self.now_ms = (self.now_ms + rng.below(self.max_step_ms + 1)).min(self.end_ms);
         let secs = (self.now_ms / 1000) as i64;
-        let client = d.client(d.clients.sample(rng));
+        let client = d.viewer(rng);
         let agent = &AGENTS[client.agent];
-        let req = request(d, rng, agent.bot);
+        let req = request(d, rng, agent.fetches_assets);
         let (ctype, lo, hi) = req.kind.content();
         let size = lo + hash2(req.kind as u64, req.id) % (hi - lo + 1);
 

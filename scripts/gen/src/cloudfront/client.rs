@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::vocab::{AGENTS, CONTINENTS, HTTP_VERSIONS};
 use super::{Data, HTTPS, NETWORKS, OLD_ENCODING, OUTSIDE_NETWORKS, OUTSIDE_SHARE, TLS13};
-use crate::rng::Rng;
+use crate::rng::{Prob, Rng};
 
 /// A viewer: what stays the same across its requests.
 pub(super) struct Client {
@@ -20,7 +20,22 @@ pub(super) struct Client {
     pub(super) http_version: &'static str,
 }
 
+/// The share of a script's requests that are logged: scripts come back less often than the
+/// popularity of their address alone says, so one busy script does not swing an hour's mix
+/// of static assets and pages.
+const SCRIPT_KEPT: Prob = Prob::ratio(1, 4);
+
 impl Data {
+    /// The viewer of the next request.
+    pub(super) fn viewer(&self, rng: &mut Rng) -> Client {
+        loop {
+            let client = self.client(self.clients.sample(rng));
+            if AGENTS[client.agent].fetches_assets || rng.chance(SCRIPT_KEPT) {
+                return client;
+            }
+        }
+    }
+
     /// Viewer `id` is a pure function of the seed and the id, so a viewer keeps its
     /// address and browser wherever it appears.
     pub(super) fn client(&self, id: usize) -> Client {

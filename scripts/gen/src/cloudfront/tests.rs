@@ -141,7 +141,8 @@ fn good_lines_have_the_layouts_field_count_and_sane_values() {
         }
     }
     let pct = |k: usize| k * 100 / n;
-    assert!((40..=60).contains(&pct(assets)), "assets {}%", pct(assets));
+    // The issue's ~85-90% static hits (one hour's share swings a little with its busiest viewers).
+    assert!((83..=91).contains(&pct(assets)), "assets {}%", pct(assets));
     assert!((10..=35).contains(&pct(v6)), "ipv6 {}%", pct(v6));
     assert!(
         (3..=15).contains(&pct(outside)),

@@ -5,16 +5,35 @@
 /// A viewer's User-Agent header as logged.
 pub struct Agent {
     pub text: &'static str,
-    /// Scripts and bots speak HTTP/1.1 and do not fetch page assets.
+    /// Crawlers and scripts speak HTTP/1.1.
     pub bot: bool,
+    /// Browsers fetch a page's assets, and so do the crawlers that render pages; scripts
+    /// fetch pages and the API only.
+    pub fetches_assets: bool,
 }
 
 const fn ua(text: &'static str) -> Agent {
-    Agent { text, bot: false }
+    Agent {
+        text,
+        bot: false,
+        fetches_assets: true,
+    }
+}
+
+const fn crawler(text: &'static str) -> Agent {
+    Agent {
+        text,
+        bot: true,
+        fetches_assets: true,
+    }
 }
 
 const fn bot(text: &'static str) -> Agent {
-    Agent { text, bot: true }
+    Agent {
+        text,
+        bot: true,
+        fetches_assets: false,
+    }
 }
 
 pub const AGENTS: &[Agent] = &[
@@ -24,12 +43,12 @@ pub const AGENTS: &[Agent] = &[
     ua("Mozilla/5.0%20(Linux;%20Android%2014;%20Pixel%208)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/120.0.6099.43%20Mobile%20Safari/537.36"),
     ua("Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64;%20rv:121.0)%20Gecko/20100101%20Firefox/121.0"),
     ua("Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/120.0.0.0%20Safari/537.36%20Edg/120.0.2210.61"),
-    bot("Mozilla/5.0%20(compatible;%20Googlebot/2.1;%20+http://www.google.com/bot.html)"),
+    crawler("Mozilla/5.0%20(compatible;%20Googlebot/2.1;%20+http://www.google.com/bot.html)"),
     ua("Mozilla/5.0%20(X11;%20Linux%20x86_64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/119.0.0.0%20Safari/537.36"),
     bot("curl/8.4.0"),
     ua("Mozilla/5.0%20(iPad;%20CPU%20OS%2016_6%20like%20Mac%20OS%20X)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/16.6%20Mobile/15E148%20Safari/604.1"),
     bot("python-requests/2.31.0"),
-    bot("Mozilla/5.0%20(compatible;%20bingbot/2.0;%20+http://www.bing.com/bingbot.htm)"),
+    crawler("Mozilla/5.0%20(compatible;%20bingbot/2.0;%20+http://www.bing.com/bingbot.htm)"),
     ua("Mozilla/5.0%20(Linux;%20Android%2010;%20K)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20SamsungBrowser/23.0%20Chrome/115.0.0.0%20Mobile%20Safari/537.36"),
     ua("Mozilla/5.0%20(Windows%20NT%206.1;%20WOW64;%20Trident/7.0;%20rv:11.0)%20like%20Gecko"),
     bot("Go-http-client/2.0"),
