@@ -84,6 +84,8 @@ pub struct Out {
     rejects: Vec<u8>,
     tallies: Vec<(&'static str, u64)>,
     policy: Arc<RejectPolicy>,
+    /// The block's line count, from a worker that counted them ([`Out::lines_counted`]).
+    lines: Option<u64>,
 }
 
 impl Out {
@@ -99,7 +101,14 @@ impl Out {
             rejects: Vec::new(),
             tallies: Vec::new(),
             policy,
+            lines: None,
         }
+    }
+
+    /// Reports how many lines the block had, counted as the worker walked them, so the block
+    /// reader need not count them too (see [`Pipeline::lines_counted_by_workers`]).
+    pub fn lines_counted(&mut self, lines: u64) {
+        self.lines = Some(lines);
     }
 
     /// Adds `n` to the counter `name` (summed locally, published once per block).
@@ -197,6 +206,8 @@ pub struct Pipeline {
     outs: BufferPool,
     /// Downloads S3 inputs ahead of the workers, during a run that has any.
     prefetch: Mutex<Option<Arc<Prefetch>>>,
+    /// Workers report each block's line count ([`Pipeline::lines_counted_by_workers`]).
+    workers_count_lines: bool,
     _publishers: Publishers,
 }
 
@@ -243,8 +254,18 @@ impl Pipeline {
             blocks: BufferPool::new(4 * threads + 4, 4 * block_size),
             outs: BufferPool::new(4 * threads + 4, 4 * block_size),
             prefetch: Mutex::new(None),
+            workers_count_lines: false,
             _publishers: publishers,
         })
+    }
+
+    /// Says that the run's workers count the lines of every block they are given and report
+    /// the count ([`Out::lines_counted`]), so the block reader skips its own count where a
+    /// worker sees all of a source's blocks in order (one thread, or a task per file). A
+    /// block a worker gives no count for is counted after it.
+    pub fn lines_counted_by_workers(mut self) -> Self {
+        self.workers_count_lines = true;
+        self
     }
 
     pub fn threads(&self) -> usize {
@@ -396,9 +417,22 @@ impl Pipeline {
     /// Opens a source as blocks; live stdin hands out lines as they arrive. A gzip source of
     /// at most two blocks (compressed and decoded) is decoded whole and becomes one block, so
     /// memory stays within what two blocks take.
-    fn chunker(&self, source: &Source) -> io::Result<Chunker<Box<dyn Read + Send>>> {
+    /// `in_order`: one worker processes all of its blocks, in order, and reports their line
+    /// counts to the chunker ([`Chunker::lines_done`]), which then need not count them.
+    fn chunker(
+        &self,
+        source: &Source,
+        in_order: bool,
+    ) -> io::Result<Chunker<Box<dyn Read + Send>>> {
         let raw = self.open_raw(source)?;
-        let chunker = |reader| Chunker::new(reader, self.block_size, self.rule);
+        let chunker = |reader| {
+            let chunker = Chunker::new(reader, self.block_size, self.rule);
+            if in_order && self.workers_count_lines {
+                chunker.numbered_by_caller()
+            } else {
+                chunker
+            }
+        };
         let live = input::is_live(source);
         let max = 2 * self.block_size;
         if live {
@@ -417,21 +451,31 @@ impl Pipeline {
         Out::new(self.policy.clone(), self.outs.get(0))
     }
 
-    /// Counts a block in and runs `state` over it; returns its output and how that went. The
-    /// block's buffer goes back to the pool and its tallies are published either way.
+    /// Counts a block in and runs `state` over it; returns its output, its number of lines
+    /// and how that went. The block's buffer goes back to the pool and its tallies are
+    /// published either way.
     fn process_block<W: Worker>(
         &self,
         state: &mut W,
         name: &str,
         block: Block,
-    ) -> (Out, anyhow::Result<()>) {
-        self.counters.lines_in.add(block.lines);
+    ) -> (Out, u64, anyhow::Result<()>) {
         self.counters.bytes_in.add(block.data.len() as u64);
         let mut out = self.new_out();
         let result = state.process(&BlockRef::new(name, &block), &mut out);
+        let lines = match (block.lines, out.lines) {
+            (Some(n), _) => n,
+            (None, Some(n)) if result.is_ok() => {
+                debug_assert_eq!(n, chunk::count_lines(&block.data), "a worker's line count");
+                n
+            }
+            // A worker that stopped part way may not have counted them all.
+            (None, _) => chunk::count_lines(&block.data),
+        };
+        self.counters.lines_in.add(lines);
         self.blocks.put(block.data);
         out.publish_tallies(&self.counters);
-        (out, result)
+        (out, lines, result)
     }
 
     fn run_sequential<W, F>(
@@ -447,7 +491,7 @@ impl Pipeline {
     {
         let mut state = make()?;
         for (source, name) in sources.iter().zip(names) {
-            let mut chunker = match self.chunker(source) {
+            let mut chunker = match self.chunker(source, true) {
                 Ok(c) => c,
                 Err(e) => {
                     self.source_failed(name, e)?;
@@ -464,7 +508,8 @@ impl Pipeline {
                         break;
                     }
                 };
-                let (out, result) = self.process_block(&mut state, name, block);
+                let (out, lines, result) = self.process_block(&mut state, name, block);
+                chunker.lines_done(lines);
                 result?;
                 writer.write(out)?;
             }
@@ -575,7 +620,7 @@ impl Pipeline {
         order_tx: Sender<Slot>,
         shared: &Shared,
     ) -> OneSource {
-        let chunker = match self.chunker(source) {
+        let chunker = match self.chunker(source, false) {
             Ok(c) => {
                 self.counters.files.add(1);
                 Some(c)
@@ -667,7 +712,7 @@ impl Pipeline {
         };
         if let Some(one) = one_source {
             while let Some((block, tx)) = self.next_of_one(one, &names[0], shared) {
-                let (out, result) = self.process_block(&mut state, &names[0], block);
+                let (out, _, result) = self.process_block(&mut state, &names[0], block);
                 match result {
                     Ok(()) => {
                         let _ = tx.send(out);
@@ -705,7 +750,7 @@ impl Pipeline {
         tx: &Sender<Out>,
         shared: &Shared,
     ) -> anyhow::Result<Option<Spill>> {
-        let mut chunker = match self.chunker(source) {
+        let mut chunker = match self.chunker(source, true) {
             Ok(c) => c,
             Err(e) => {
                 self.source_failed(name, e)?;
@@ -723,7 +768,8 @@ impl Pipeline {
                     break;
                 }
             };
-            let (out, result) = self.process_block(state, name, block);
+            let (out, lines, result) = self.process_block(state, name, block);
+            chunker.lines_done(lines);
             result?;
             if out.is_empty() {
                 self.outs.put(out.data);
@@ -978,6 +1024,25 @@ mod tests {
         }
     }
 
+    /// [`Echo`] that counts each block's lines itself, and checks their numbers against
+    /// what the lines say (`file F line I` is line I + 1).
+    struct CountingEcho;
+
+    impl Worker for CountingEcho {
+        fn process(&mut self, block: &BlockRef<'_>, out: &mut Out) -> anyhow::Result<()> {
+            let mut lines = 0;
+            for (n, line) in block.lines() {
+                lines += 1;
+                let text = String::from_utf8_lossy(line);
+                if let Some(i) = text.split(' ').nth(3) {
+                    assert_eq!(i.parse::<u64>().unwrap() + 1, n, "{text}");
+                }
+            }
+            out.lines_counted(lines);
+            Echo.process(block, out)
+        }
+    }
+
     fn args(threads: usize, block: u64, reject: Option<PathBuf>) -> RunArgs {
         RunArgs {
             threads: Some(threads),
@@ -1094,6 +1159,43 @@ mod tests {
                 if let Some(first) = rejects.lines().next() {
                     assert!(first.ends_with(":6\tbad_line\tbad"), "{first}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn workers_that_count_lines_are_given_the_right_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        // One source at two threads is cut into blocks for both workers: the block reader
+        // counts lines there; elsewhere it leaves that to the workers.
+        for sizes in [&[5000][..], &[3000, 10, 0, 4000, 1]] {
+            for threads in [1, 2, 3] {
+                let (sources, expected) = files(dir.path(), sizes);
+                let reject = dir.path().join("rejects");
+                let p = Pipeline::start(
+                    "t",
+                    &args(threads, 1024, Some(reject.clone())),
+                    HeaderRule::None,
+                )
+                .unwrap()
+                .lines_counted_by_workers();
+                let mut out = Vec::new();
+                p.run(sources, || Ok(CountingEcho), &mut out, false)
+                    .unwrap();
+                assert!(out == expected, "sizes {sizes:?} threads {threads}");
+                let lines: u64 = sizes.iter().map(|&n| n as u64).sum();
+                assert_eq!(p.counters.lines_in.get(), lines);
+                let rejects = std::fs::read_to_string(&reject).unwrap();
+                let numbers: Vec<&str> = rejects
+                    .lines()
+                    .map(|r| r.split('\t').next().unwrap().rsplit(':').next().unwrap())
+                    .collect();
+                // Every 97th line from the sixth is "bad", in each file.
+                let want: Vec<String> = sizes
+                    .iter()
+                    .flat_map(|&n| (5..n).step_by(97).map(|i| (i + 1).to_string()))
+                    .collect();
+                assert_eq!(numbers, want, "sizes {sizes:?} threads {threads}");
             }
         }
     }

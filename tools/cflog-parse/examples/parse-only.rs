@@ -33,13 +33,13 @@ fn main() -> anyhow::Result<()> {
         // As the pipeline's worker does: each line's end and TABs found in the whole data.
         let mut start = 0;
         while start < data.len() {
-            let end = split_line(&data, start, plan.tabs_needed, &mut tabs);
+            let end = split_line(&data, start, &mut tabs);
             let line = onebox::chunk::trim_cr(&data[start..end]);
             start = end + 1;
             if line.first().is_none_or(|&c| c == b'#') {
                 continue;
             }
-            if parser.parse_split(&plan, line, &tabs, &mut out) == Outcome::Kept {
+            if parser.parse_split(&plan, line, &mut tabs, &mut out) == Outcome::Kept {
                 kept += 1;
             }
             if out.len() > out_max {

@@ -191,7 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         HeaderRule::LastWithPrefix(b"#Fields:")
     };
-    let pipeline = Pipeline::start("cflog-parse", &args.run, rule)?;
+    let pipeline = Pipeline::start("cflog-parse", &args.run, rule)?.lines_counted_by_workers();
     let (mut stdout, tty) = onebox::cli::stdout();
     if config.format == Format::Tsv {
         let mut header = Vec::new();

@@ -62,7 +62,9 @@ pub struct Plan {
     /// False for layouts that are not web access logs (RTMP): their lines are rejected.
     pub web: bool,
     pub width: usize,
-    /// How many of a line's TABs must be found: one past the last field this plan reads
+    /// How many of a line's TABs the filters need found: one past the last field they read.
+    filter_tabs: usize,
+    /// How many of a kept line's TABs must be found: one past the last field this plan reads
     /// (the TABs after it are only counted).
     pub tabs_needed: usize,
     date: Option<usize>,
@@ -116,6 +118,20 @@ impl Plan {
             .collect();
         let path_rules = !config.events.is_empty() || on_path.contains(&true);
         // Field i ends at TAB i, so reading field i needs i + 1 TABs.
+        let f = &config.filters;
+        let time_fields = if f.needs_time() {
+            [date, time, epoch]
+        } else {
+            [None; 3]
+        };
+        let filter_read = time_fields
+            .into_iter()
+            .chain([stem])
+            .chain([f.status.is_some().then_some(status).flatten()])
+            .chain([f.methods.is_some().then_some(method).flatten()])
+            .chain([f.result_types.is_some().then_some(result_type).flatten()])
+            .flatten()
+            .max();
         let last_read = [date, time, epoch, stem, status, method, result_type]
             .into_iter()
             .chain(sources.iter().copied())
@@ -125,6 +141,7 @@ impl Plan {
         Plan {
             web: columns.is_web_log(),
             width: columns.names.len(),
+            filter_tabs: filter_read.map_or(0, |i| i + 1),
             tabs_needed: last_read.map_or(0, |i| i + 1),
             date,
             time,
@@ -185,13 +202,13 @@ fn answer_by_path(
 }
 
 /// The fields of one line, as TAB positions.
-struct Fields<'l> {
+struct Fields<'l, 't> {
     line: &'l [u8],
-    /// At least the plan's `tabs_needed` first TABs (all when the line has fewer).
-    tabs: &'l [usize],
+    /// At least the TABs that end the fields read (all when the line has fewer).
+    tabs: &'t [usize],
 }
 
-impl<'l> Fields<'l> {
+impl<'l> Fields<'l, '_> {
     /// Where field `i` starts and ends in the line (the field count was checked: a missing
     /// field reads as empty).
     #[inline]
@@ -277,8 +294,8 @@ impl LineParser {
         // The block reader strips CRLF line ends; a lone CR left by other callers goes too.
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut tabs = std::mem::take(&mut self.tabs);
-        crate::split::split_line(line, 0, plan.tabs_needed, &mut tabs);
-        let outcome = self.parse_split(plan, line, &tabs, out);
+        crate::split::split_line(line, 0, &mut tabs);
+        let outcome = self.parse_split(plan, line, &mut tabs, out);
         self.tabs = tabs;
         outcome
     }
@@ -289,7 +306,7 @@ impl LineParser {
         &mut self,
         plan: &Plan,
         line: &[u8],
-        tabs: &Tabs,
+        tabs: &mut Tabs,
         out: &mut Vec<u8>,
     ) -> Outcome {
         if !plan.web {
@@ -310,9 +327,11 @@ impl LineParser {
         };
         let config = &*self.config;
 
+        // Most lines are dropped by a filter: only the TABs before its fields are read for
+        // them.
         let fields = Fields {
             line,
-            tabs: tabs.as_slice(),
+            tabs: tabs.positions(plan.filter_tabs),
         };
         let mut stamp: Option<Stamp> = None;
         if config.filters.needs_time() {
@@ -341,6 +360,10 @@ impl LineParser {
         if let Some(drop) = config.filters.check(&subject) {
             return Outcome::Dropped(drop);
         }
+        let fields = Fields {
+            line,
+            tabs: tabs.positions(plan.tabs_needed),
+        };
         // A path that is `-` is no subject for extracts, so it is not remembered.
         let remembered = plan.path_rules && stem_value.is_some();
         if remembered {
@@ -434,7 +457,7 @@ impl LineParser {
 
 /// The record's timestamp, from date + time or a v2 epoch column.
 #[inline]
-fn stamp_of(plan: &Plan, fields: &Fields<'_>, last: &mut LastStamp) -> Option<Stamp> {
+fn stamp_of(plan: &Plan, fields: &Fields<'_, '_>, last: &mut LastStamp) -> Option<Stamp> {
     match (plan.date, plan.time, plan.epoch) {
         (Some(d), Some(t), _) => last.make(fields.get(d), fields.get(t)),
         (_, _, Some(e)) => time::from_epoch(fields.get(e)),
@@ -515,7 +538,7 @@ fn write_field(
     out: &mut Vec<u8>,
     config: &Config,
     (column, kind): (usize, Kind),
-    fields: &Fields<'_>,
+    fields: &Fields<'_, '_>,
     index: Option<usize>,
     (scratch, memo): (&mut Vec<u8>, &mut TextMemo),
 ) -> bool {

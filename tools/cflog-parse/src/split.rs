@@ -3,28 +3,83 @@
 //! Most lines are dropped after a look at one early field, so the per-line cost that matters
 //! is finding where the line ends and where its fields are. Both come from one scan of 64-byte
 //! windows that yields a bitmask of TABs and one of newlines per window (AVX2 where the CPU has
-//! it, else SSE2, which every x86-64 CPU has; plain byte compares elsewhere). TAB positions are
-//! then read off the mask eight at a time without a branch per TAB ([`push_bits`]), instead of
-//! one `memchr` call per field. Past the last field a run reads, TABs are only counted (the
-//! field count is checked on every line), which is most of a line for the fields a job keeps.
+//! it, else SSE2, which every x86-64 CPU has; plain byte compares elsewhere). The scan only
+//! keeps each window's TAB mask and counts the TABs (the field count is checked on every
+//! line). TAB positions are read off the masks later, as far as the parser asks
+//! ([`Tabs::positions`]): the filters' few early fields for a line that is dropped, more for a
+//! kept one. They are read eight at a time without a branch per TAB ([`push_bits`]), instead
+//! of one `memchr` call per field.
 
-/// The TAB positions of one line, relative to its start.
+/// The TABs of one line: a mask per 64-byte window, and the positions read off them so far.
 #[derive(Debug, Default)]
 pub struct Tabs {
-    /// Positions, then slack: [`push_bits`] writes whole groups of eight, so there are always
-    /// at least 64 slots past `stored` before a window is read.
+    /// Bit i of mask w: byte 64 * w + i of the line is a TAB (none past the line's end).
+    masks: Vec<u64>,
+    /// How many of `masks` belong to the current line.
+    windows: usize,
+    /// Positions relative to the line's start, then slack: [`push_bits`] writes whole groups
+    /// of eight, so there are always at least 64 slots past `stored` before a mask is read.
     slots: Vec<usize>,
-    /// How many of `slots` hold positions: all TABs, or at least the `limit` first.
+    /// How many of `slots` hold positions: the TABs of the first `read` windows.
     stored: usize,
+    /// How many windows' TABs are in `slots`.
+    read: usize,
     /// How many TABs the line has.
     total: usize,
 }
 
 impl Tabs {
-    /// The positions found: every TAB of the line, or at least the first `limit` given to
-    /// [`split_line`].
-    pub fn as_slice(&self) -> &[usize] {
+    /// The positions of at least the first `n` TABs (all of them when the line has fewer),
+    /// relative to the line's start.
+    #[inline]
+    pub fn positions(&mut self, n: usize) -> &[usize] {
+        if self.stored < n && self.read < self.windows {
+            self.extract_fastest(n);
+        }
         &self.slots[..self.stored]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn extract_fastest(&mut self, n: usize) {
+        if std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("bmi1")
+        {
+            // SAFETY: the CPU has POPCNT and BMI1, just checked.
+            unsafe { self.extract_bmi(n) }
+        } else {
+            self.extract(n)
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn extract_fastest(&mut self, n: usize) {
+        self.extract(n)
+    }
+
+    /// [`Tabs::extract`] with the one-instruction bit count, lowest-bit clear and trailing-zero
+    /// count (the baseline's take several instructions each: a third of the time).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,bmi1")]
+    fn extract_bmi(&mut self, n: usize) {
+        self.extract(n)
+    }
+
+    /// Reads positions off the masks until there are at least `n` or none are left.
+    #[inline(always)]
+    fn extract(&mut self, n: usize) {
+        while self.stored < n && self.read < self.windows {
+            if self.slots.len() < self.stored + 64 {
+                self.slots.resize(self.stored + 64 + self.slots.len(), 0);
+            }
+            let mask = self.masks[self.read];
+            push_bits(
+                mask,
+                64 * self.read,
+                &mut self.slots[self.stored..self.stored + 64],
+            );
+            self.stored += mask.count_ones() as usize;
+            self.read += 1;
+        }
     }
 
     /// The number of TABs in the line (fields = TABs + 1).
@@ -34,52 +89,48 @@ impl Tabs {
 }
 
 /// Finds the end of the line that starts at `start` in `data` (the index of its `\n`, or
-/// `data.len()` for a last line without one), counts its TABs and records the positions of at
-/// least the first `limit` of them (all when there are fewer), relative to `start`, in `tabs`
-/// (replacing what it held).
+/// `data.len()` for a last line without one) and its TABs, which `tabs` then holds (replacing
+/// what it held).
 #[inline]
-pub fn split_line(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
-    find_tabs_fastest(data, start, limit, tabs)
+pub fn split_line(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
+    find_tabs_fastest(data, start, tabs)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn find_tabs_fastest(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
-    if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("popcnt")
-        && std::arch::is_x86_feature_detected!("bmi1")
+fn find_tabs_fastest(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
     {
-        // SAFETY: the CPU has AVX2, POPCNT and BMI1, just checked.
-        unsafe { find_tabs_avx2(data, start, limit, tabs) }
+        // SAFETY: the CPU has AVX2 and POPCNT, just checked.
+        unsafe { find_tabs_avx2(data, start, tabs) }
     } else {
-        find_tabs(data, start, limit, tabs, masks)
+        find_tabs(data, start, tabs, masks)
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn find_tabs_fastest(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
-    find_tabs(data, start, limit, tabs, masks)
+fn find_tabs_fastest(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
+    find_tabs(data, start, tabs, masks)
 }
 
 /// [`find_tabs`] compiled for AVX2 (so its mask function inlines), with the one-instruction
-/// bit count and lowest-bit clear.
+/// bit count.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt,bmi1")]
-fn find_tabs_avx2(data: &[u8], start: usize, limit: usize, tabs: &mut Tabs) -> usize {
-    find_tabs(data, start, limit, tabs, |window| masks_avx2(window))
+#[target_feature(enable = "avx2,popcnt")]
+fn find_tabs_avx2(data: &[u8], start: usize, tabs: &mut Tabs) -> usize {
+    find_tabs(data, start, tabs, |window| masks_avx2(window))
 }
 
 #[inline(always)]
 fn find_tabs(
     data: &[u8],
     start: usize,
-    limit: usize,
     tabs: &mut Tabs,
     masks: impl Fn(&[u8; 64]) -> (u64, u64),
 ) -> usize {
-    // Counts kept in locals: stores into the slots could otherwise alias them.
-    let (mut stored, mut total) = (0, 0);
+    // Counts kept in locals: stores into the masks could otherwise alias them.
+    let (mut windows, mut total) = (0, 0);
     let mut base = start;
     let end = loop {
         if base >= data.len() {
@@ -98,20 +149,20 @@ fn find_tabs(
             tab &= (1u64 << newline.trailing_zeros()) - 1;
         }
         total += tab.count_ones() as usize;
-        if stored < limit {
-            if tabs.slots.len() < stored + 64 {
-                tabs.slots.resize(stored + 64 + tabs.slots.len(), 0);
-            }
-            push_bits(tab, base - start, &mut tabs.slots[stored..stored + 64]);
-            stored = total;
+        if windows == tabs.masks.len() {
+            tabs.masks.resize(2 * windows + 16, 0);
         }
+        tabs.masks[windows] = tab;
+        windows += 1;
         if newline != 0 {
             break base + newline.trailing_zeros() as usize;
         }
         base += 64;
     };
-    tabs.stored = stored;
+    tabs.windows = windows;
     tabs.total = total;
+    tabs.stored = 0;
+    tabs.read = 0;
     end
 }
 
@@ -227,20 +278,33 @@ mod tests {
             let data = &data[..end];
             for start in 0..=data.len() {
                 let (want_end, want_tabs) = naive(data, start);
-                for limit in [usize::MAX, 0, 1, 7, 9, 30] {
-                    // At least the first `limit` positions, and every TAB counted.
-                    let check = |got: usize, tabs: &Tabs| {
-                        let kept = tabs.as_slice();
+                // At least the first `limit` positions, asked for in one or two steps, and
+                // every TAB counted.
+                let check = |got: usize, tabs: &mut Tabs, limits: &[usize]| {
+                    assert_eq!((got, tabs.total()), (want_end, want_tabs.len()));
+                    for &limit in limits {
+                        let kept = tabs.positions(limit);
                         assert!(kept.len() >= limit.min(want_tabs.len()));
                         assert_eq!(
-                            (got, kept, tabs.total()),
-                            (want_end, &want_tabs[..kept.len()], want_tabs.len()),
+                            kept,
+                            &want_tabs[..kept.len()],
                             "{start} of {end}, limit {limit}"
                         );
-                    };
-                    check(split_line(data, start, limit, &mut tabs), &tabs);
+                    }
+                };
+                for limits in [
+                    &[usize::MAX][..],
+                    &[0],
+                    &[1, 7],
+                    &[9, 30],
+                    &[7, 200],
+                    &[30, 0],
+                ] {
+                    let got = split_line(data, start, &mut tabs);
+                    check(got, &mut tabs, limits);
                     // The baseline masks too, where split_line picked AVX2.
-                    check(find_tabs(data, start, limit, &mut tabs, masks), &tabs);
+                    let got = find_tabs(data, start, &mut tabs, masks);
+                    check(got, &mut tabs, limits);
                 }
             }
         }
@@ -250,17 +314,20 @@ mod tests {
     fn long_lines_and_edges() {
         let mut tabs = Tabs::default();
         let many = vec![b'\t'; 8 * 600 + 3];
-        assert_eq!(split_line(&many, 0, usize::MAX, &mut tabs), many.len());
-        assert_eq!(tabs.as_slice(), (0..many.len()).collect::<Vec<_>>());
-        // A limit stores the first ones (a window's worth at least) and counts them all.
-        assert_eq!(split_line(&many, 0, 10, &mut tabs), many.len());
-        assert_eq!(tabs.as_slice(), (0..64).collect::<Vec<_>>());
+        assert_eq!(split_line(&many, 0, &mut tabs), many.len());
         assert_eq!(tabs.total(), many.len());
-        assert_eq!(split_line(b"a\tb\t\nc", 0, usize::MAX, &mut tabs), 4);
-        assert_eq!(tabs.as_slice(), [1, 3]);
-        assert_eq!(split_line(b"a\tb\t\nc", 5, usize::MAX, &mut tabs), 6);
-        assert!(tabs.as_slice().is_empty());
-        assert_eq!(split_line(b"\n", 0, usize::MAX, &mut tabs), 0);
-        assert_eq!(split_line(b"", 0, usize::MAX, &mut tabs), 0);
+        // A limit reads the first ones (a window's worth at least).
+        assert_eq!(tabs.positions(10), (0..64).collect::<Vec<_>>());
+        assert_eq!(
+            tabs.positions(usize::MAX),
+            (0..many.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(split_line(b"a\tb\t\nc", 0, &mut tabs), 4);
+        assert_eq!(tabs.positions(usize::MAX), [1, 3]);
+        assert_eq!(split_line(b"a\tb\t\nc", 5, &mut tabs), 6);
+        assert!(tabs.positions(usize::MAX).is_empty());
+        assert_eq!(split_line(b"\n", 0, &mut tabs), 0);
+        assert_eq!(split_line(b"", 0, &mut tabs), 0);
+        assert_eq!(tabs.total(), 0);
     }
 }

@@ -126,6 +126,7 @@ impl Worker for ParseWorker {
         let (mut kept, mut blank, mut comment, mut headers) = (0u64, 0u64, 0u64, 0u64);
         let mut dropped = [0u64; Drop::ALL.len()];
         let mut noted_here = false;
+        let mut lines = 0;
         let result = (|| {
             let data = block.data;
             let mut start = 0;
@@ -133,8 +134,9 @@ impl Worker for ParseWorker {
                 if start >= data.len() {
                     break;
                 }
+                lines += 1;
                 // The line's end and its TABs, in one pass (see crate::split).
-                let end = split_line(data, start, self.plans[plan].tabs_needed, &mut self.tabs);
+                let end = split_line(data, start, &mut self.tabs);
                 let line = trim_cr(&data[start..end]);
                 start = end + 1;
                 // Only spaces make a blank line: a line of TABs is a record with empty fields
@@ -153,10 +155,12 @@ impl Worker for ParseWorker {
                     }
                     continue;
                 }
-                match self
-                    .parser
-                    .parse_split(&self.plans[plan], line, &self.tabs, &mut out.data)
-                {
+                match self.parser.parse_split(
+                    &self.plans[plan],
+                    line,
+                    &mut self.tabs,
+                    &mut out.data,
+                ) {
                     Outcome::Kept => kept += 1,
                     Outcome::Dropped(why) => dropped[why as usize] += 1,
                     Outcome::Rejected(reason) => {
@@ -170,6 +174,7 @@ impl Worker for ParseWorker {
             }
             Ok(())
         })();
+        out.lines_counted(lines);
         self.carried = (plan, header_line);
         self.records_out.add(kept);
         out.tally("skipped_blank", blank);
