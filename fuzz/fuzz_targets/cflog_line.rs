@@ -14,10 +14,20 @@ fn configs() -> &'static [Arc<Config>] {
     static CONFIGS: OnceLock<Vec<Arc<Config>>> = OnceLock::new();
     CONFIGS.get_or_init(|| {
         let all = known_fields().join(",");
-        let runs: [&[&str]; 3] = [
+        let runs: [&[&str]; 4] = [
             &["--fields", &all],
             &["--fields", &all, "-o", "tsv", "--raw"],
             &["--status", "2xx", "--since", "2020-01-01", "--drop-static"],
+            // The path rules, and so the path memo.
+            &[
+                "--event",
+                "view=^/m",
+                "--extract",
+                "^/(?P<top>[a-z]*)/?(?P<id>[0-9a-f-]*)",
+                "--events-only",
+                "--fields",
+                "timestamp,top,id,event,cs_uri_stem",
+            ],
         ];
         runs.iter()
             .map(|extra| {

@@ -9,8 +9,12 @@ use std::hash::BuildHasher;
 use hashbrown::DefaultHashBuilder;
 use onebox::bytescan::same_bytes;
 
-/// Paths remembered per thread (a power of two).
+/// Paths remembered per thread (a power of two). A fuzzer builds fresh parsers for every
+/// input, and should see slots replaced: a few do there.
+#[cfg(not(fuzzing))]
 pub const SLOTS: usize = 4096;
+#[cfg(fuzzing)]
+pub const SLOTS: usize = 16;
 /// Longer paths are searched every time (they are rarely the popular ones).
 pub const MAX_PATH: usize = 192;
 
@@ -47,25 +51,18 @@ struct Slot {
     answer: Answer,
 }
 
+#[derive(Default)]
 pub struct PathMemo {
+    /// Allocated on first use (a run without path rules never uses it).
     slots: Vec<Slot>,
     hasher: DefaultHashBuilder,
-}
-
-impl Default for PathMemo {
-    fn default() -> Self {
-        PathMemo {
-            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
-            hasher: DefaultHashBuilder::default(),
-        }
-    }
 }
 
 impl PathMemo {
     /// The answer remembered for `path`, if any.
     #[inline]
     pub fn recall(&self, path: &[u8]) -> Option<&Answer> {
-        let slot = &self.slots[self.slot_of(path)?];
+        let slot = self.slots.get(self.slot_of(path)?)?;
         (slot.filled && same_bytes(&slot.path, path)).then_some(&slot.answer)
     }
 
@@ -74,6 +71,9 @@ impl PathMemo {
         let Some(i) = self.slot_of(path) else {
             return;
         };
+        if self.slots.is_empty() {
+            self.slots = (0..SLOTS).map(|_| Slot::default()).collect();
+        }
         let slot = &mut self.slots[i];
         slot.path.clear();
         slot.path.extend_from_slice(path);

@@ -9,8 +9,12 @@
 
 use onebox::bytescan::same_bytes;
 
-/// Values remembered per column (a power of two).
+/// Values remembered per column (a power of two; a few under a fuzzer, as in
+/// [`crate::memo::SLOTS`]).
+#[cfg(not(fuzzing))]
 pub const SLOTS: usize = 1024;
+#[cfg(fuzzing)]
+pub const SLOTS: usize = 16;
 /// Longer values are decoded every time (and outputs longer than twice this, as escaping
 /// control bytes makes them, are not kept).
 pub const MAX_VALUE: usize = 512;
