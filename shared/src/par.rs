@@ -992,6 +992,12 @@ impl Spill {
 fn describe_io(err: &io::Error) -> String {
     match err.kind() {
         io::ErrorKind::UnexpectedEof => "truncated input (unexpected end of gzip stream)".into(),
+        // Said once: "corrupt gzip stream does not have a matching checksum" as it is.
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+            if err.to_string().contains("corrupt") =>
+        {
+            err.to_string()
+        }
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
             format!("corrupt input ({err})")
         }
@@ -1113,6 +1119,26 @@ mod tests {
             sources: vec![Source::Path(path)],
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn io_errors_say_what_went_wrong_once() {
+        let say = |kind, msg: &str| describe_io(&io::Error::new(kind, msg.to_string()));
+        assert_eq!(
+            say(
+                io::ErrorKind::InvalidData,
+                "corrupt gzip stream does not have a matching checksum"
+            ),
+            "corrupt gzip stream does not have a matching checksum"
+        );
+        assert_eq!(
+            say(io::ErrorKind::InvalidInput, "invalid gzip header"),
+            "corrupt input (invalid gzip header)"
+        );
+        assert_eq!(
+            say(io::ErrorKind::UnexpectedEof, "x"),
+            "truncated input (unexpected end of gzip stream)"
+        );
     }
 
     #[test]
