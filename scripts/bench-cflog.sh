@@ -11,7 +11,8 @@
 #                  (small files whole with libdeflate, as cflog-parse reads them)
 #   floor-stream-j1  the same with the streaming zlib-rs decoder for every file
 #   gzip -dc, libdeflate-gunzip   other decompressors, one core (libdeflate-tools if installable)
-#   cflog-parse    --drop-static --fields F to NDJSON and TSV, -j1 and -j2 (outputs checked equal)
+#   cflog-parse    --drop-static --fields F to NDJSON and TSV, -j1 and -j2 (outputs checked equal),
+#                  to a file; and NDJSON to /dev/null (">null"), without the file's page-cache cost
 #   zcat | awk     the same static filter and columns with awk -F'\t' (no percent-decoding)
 #   duckdb         read_csv of the same files, same filter and columns, COPY to a TSV file
 set -euo pipefail
@@ -50,14 +51,15 @@ echo "input: $mb MB raw ($((gz / 1000000)) MB gz) in ${#files[@]} files, $cores 
 printf '%-20s %8s %8s %9s %9s %11s %8s\n' run wall cpu rss MB/s MB/s/core vs-floor
 
 floor_wall=
-# run NAME CORES CMD...: BENCH_ROUNDS timed runs (default 3), stdout to $work/NAME.out; prints
-# a row of the table for the run of median wall time (this VM's page-cache reclaimer makes a
-# single run 20-50% slow now and then).
+# run NAME CORES CMD...: BENCH_ROUNDS timed runs (default 3), stdout to $work/NAME.out (to
+# /dev/null with discard=1); prints a row of the table for the run of median wall time (this
+# VM's page-cache reclaimer makes a single run 20-50% slow now and then).
 run() {
-  local name=$1 cores=$2 i
+  local name=$1 cores=$2 i out="$work/$1.out"
   shift 2
+  [ -z "${discard:-}" ] || out=/dev/null
   for ((i = 0; i < ${BENCH_ROUNDS:-3}; i++)); do
-    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$work/$name.out"
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$out"
     cat "$work/time"
   done | sort -n | awk '{ row[NR] = $0 } END { print row[int((NR + 1) / 2)] }' > "$work/time.median"
   mv "$work/time.median" "$work/time"
@@ -84,6 +86,13 @@ for j in 1 2; do
   floor_wall=$([ "$j" = 1 ] && echo "$floor1" || echo "$floor2")
   run "cflog-ndjson-j$j" "$j" "$bin/cflog-parse" -j"$j" --drop-static --fields "$fields" "$data"
   run "cflog-tsv-j$j" "$j" "$bin/cflog-parse" -j"$j" -o tsv --drop-static --fields "$fields" "$data"
+done
+# NDJSON again with the output thrown away: the parser's own cost, without the page-cache
+# writes of the ~90 MB output file above (the floor writes nothing).
+for j in 1 2; do
+  floor_wall=$([ "$j" = 1 ] && echo "$floor1" || echo "$floor2")
+  discard=1 run "cflog-ndjson-j$j>null" "$j" "$bin/cflog-parse" -j"$j" --drop-static \
+    --fields "$fields" "$data"
 done
 for o in ndjson tsv; do
   if cmp -s "$work/cflog-$o-j1.out" "$work/cflog-$o-j2.out"; then
