@@ -59,6 +59,9 @@ run() {
   shift 2
   [ -z "${discard:-}" ] || out=/dev/null
   for ((i = 0; i < ${BENCH_ROUNDS:-3}; i++)); do
+    # Earlier runs' output files are written back to disk first, not during this run (the
+    # kernel's flusher starts 30 s after a write, and took CPU from whatever ran then).
+    sync
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$out"
     cat "$work/time"
   done | sort -n | awk '{ row[NR] = $0 } END { print row[int((NR + 1) / 2)] }' > "$work/time.median"
