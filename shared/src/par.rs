@@ -1164,64 +1164,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for sizes in [&[0usize][..], &[5000], &[3000, 10, 0, 4000, 1], &[2000; 9]] {
             for threads in [1, 2, 3] {
-                let (sources, expected) = files(dir.path(), sizes);
-                let reject = dir.path().join("rejects");
-                let p = Pipeline::start(
-                    "t",
-                    &args(threads, 1024, Some(reject.clone())),
-                    HeaderRule::None,
-                )
-                .unwrap();
-                let mut out = Vec::new();
-                p.run(sources, || Ok(Echo), &mut out, false).unwrap();
-                assert!(out == expected, "sizes {sizes:?} threads {threads}");
-                let lines: u64 = sizes.iter().map(|&n| n as u64).sum();
-                let bad = p.counters.counter("rejected_bad_line").get();
-                assert_eq!(p.counters.lines_in.get(), lines);
-                assert_eq!(p.counters.counter("records_out").get() + bad, lines);
-                // Reject lines come in input order too, with file and line.
-                let rejects = std::fs::read_to_string(&reject).unwrap();
-                assert_eq!(rejects.lines().count() as u64, bad);
-                if let Some(first) = rejects.lines().next() {
-                    assert!(first.ends_with(":6\tbad_line\tbad"), "{first}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn workers_that_count_lines_are_given_the_right_line_numbers() {
-        let dir = tempfile::tempdir().unwrap();
-        // One source at two threads is cut into blocks for both workers: the block reader
-        // counts lines there; elsewhere it leaves that to the workers.
-        for sizes in [&[5000][..], &[3000, 10, 0, 4000, 1]] {
-            for threads in [1, 2, 3] {
-                let (sources, expected) = files(dir.path(), sizes);
-                let reject = dir.path().join("rejects");
-                let p = Pipeline::start(
-                    "t",
-                    &args(threads, 1024, Some(reject.clone())),
-                    HeaderRule::None,
-                )
-                .unwrap()
-                .lines_counted_by_workers();
-                let mut out = Vec::new();
-                p.run(sources, || Ok(CountingEcho), &mut out, false)
+                // Lines counted by the block reader, then by workers that report them (where
+                // a worker sees a whole source: one source at two threads is cut into blocks
+                // for both workers, and its lines are counted by the block reader).
+                for counting in [false, true] {
+                    let (sources, expected) = files(dir.path(), sizes);
+                    let reject = dir.path().join("rejects");
+                    let mut p = Pipeline::start(
+                        "t",
+                        &args(threads, 1024, Some(reject.clone())),
+                        HeaderRule::None,
+                    )
                     .unwrap();
-                assert!(out == expected, "sizes {sizes:?} threads {threads}");
-                let lines: u64 = sizes.iter().map(|&n| n as u64).sum();
-                assert_eq!(p.counters.lines_in.get(), lines);
-                let rejects = std::fs::read_to_string(&reject).unwrap();
-                let numbers: Vec<&str> = rejects
-                    .lines()
-                    .map(|r| r.split('\t').next().unwrap().rsplit(':').next().unwrap())
-                    .collect();
-                // Every 97th line from the sixth is "bad", in each file.
-                let want: Vec<String> = sizes
-                    .iter()
-                    .flat_map(|&n| (5..n).step_by(97).map(|i| (i + 1).to_string()))
-                    .collect();
-                assert_eq!(numbers, want, "sizes {sizes:?} threads {threads}");
+                    let mut out = Vec::new();
+                    if counting {
+                        p = p.lines_counted_by_workers();
+                        p.run(sources, || Ok(CountingEcho), &mut out, false)
+                            .map(drop)
+                    } else {
+                        p.run(sources, || Ok(Echo), &mut out, false).map(drop)
+                    }
+                    .unwrap();
+                    let shape = format!("sizes {sizes:?} threads {threads} counting {counting}");
+                    assert!(out == expected, "{shape}");
+                    let lines: u64 = sizes.iter().map(|&n| n as u64).sum();
+                    let bad = p.counters.counter("rejected_bad_line").get();
+                    assert_eq!(p.counters.lines_in.get(), lines, "{shape}");
+                    assert_eq!(p.counters.counter("records_out").get() + bad, lines);
+                    // Reject lines come in input order too, with file and line: every 97th
+                    // line from the sixth is "bad", in each file.
+                    let rejects = std::fs::read_to_string(&reject).unwrap();
+                    let numbers: Vec<&str> = rejects
+                        .lines()
+                        .map(|r| r.split('\t').next().unwrap().rsplit(':').next().unwrap())
+                        .collect();
+                    let want: Vec<String> = sizes
+                        .iter()
+                        .flat_map(|&n| (5..n).step_by(97).map(|i| (i + 1).to_string()))
+                        .collect();
+                    assert_eq!(numbers, want, "{shape}");
+                }
             }
         }
     }
