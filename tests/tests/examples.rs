@@ -41,7 +41,8 @@ fn fails(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A small day of logs (20 files: some hours have none), GeoIP databases and an owners table.
+/// A small day of logs (20 files: some hours have none; about 13,000 lines, of which 88% are
+/// static assets and 775 records are events), GeoIP databases and an owners table.
 fn sample(dir: &Path) {
     sample_with(dir, "");
 }
@@ -49,7 +50,7 @@ fn sample(dir: &Path) {
 fn sample_with(dir: &Path, args: &str) {
     ok_stdout(&make(
         dir,
-        &format!("SAMPLE_SIZE=3M SAMPLE_FILES=20 {args} sample"),
+        &format!("SAMPLE_SIZE=6M SAMPLE_FILES=20 {args} sample"),
     ));
 }
 
@@ -142,7 +143,7 @@ fn makefile_processes_the_day_by_hour_and_reruns_do_nothing() {
     // Rows in the CSV files = records kept by cflog-parse = records written by csv-chunk.
     let rows = csv_rows(dir, &urls);
     let kept = sum_stat(&out, "cflog-parse", "records_out");
-    assert!(kept > 1000, "{kept}");
+    assert!(kept > 500, "{kept}");
     assert_eq!(rows.len() as u64, kept);
     assert_eq!(sum_stat(&out, "csv-chunk", "records_out"), kept);
     assert_eq!(leftovers(&out), Vec::<String>::new());
@@ -352,6 +353,6 @@ fn spark_pipe_stages_and_merged_counts_equal_local_runs() {
         lines
     };
     let spark = std::fs::read_to_string(dir.join("spark.ndjson")).unwrap();
-    assert!(sorted(&local).len() > 1000);
+    assert!(sorted(&local).len() > 500);
     assert!(sorted(&spark) == sorted(&local), "spark records differ");
 }
